@@ -1,0 +1,1 @@
+"""Orchestrator: a self-hosted orchestration server for the Prefect 3 SDK."""

@@ -1,0 +1,130 @@
+"""Serializer fields with Prefect's rules, and the strict serializer base every request body uses.
+
+Prefect's request models refuse unknown keys, keep strings exactly as sent, and accept
+null where the contract says so; DRF's defaults differ on all three, so bodies are declared
+with these instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses keys it does not declare, as Prefect's action models do."""
+
+    def to_internal_value(self, data: Any):
+        if isinstance(data, dict):
+            unknown = [key for key in data if key not in self.fields]
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        key: [serializers.ErrorDetail("Extra inputs are not permitted", "extra_forbidden")]
+                        for key in unknown
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+class LenientSerializer(serializers.Serializer):
+    """Ignores keys it does not declare (for nested models Prefect reads loosely)."""
+
+
+def Text(**kwargs: Any) -> serializers.CharField:
+    kwargs.setdefault("allow_blank", True)
+    kwargs.setdefault("trim_whitespace", False)
+    return serializers.CharField(**kwargs)
+
+
+def NullableText(**kwargs: Any) -> serializers.CharField:
+    kwargs.setdefault("required", False)
+    kwargs.setdefault("allow_null", True)
+    kwargs.setdefault("default", None)
+    return Text(**kwargs)
+
+
+def NullableUUID(**kwargs: Any) -> serializers.UUIDField:
+    kwargs.setdefault("required", False)
+    kwargs.setdefault("allow_null", True)
+    kwargs.setdefault("default", None)
+    return serializers.UUIDField(**kwargs)
+
+
+def NullableDateTime(**kwargs: Any) -> serializers.DateTimeField:
+    kwargs.setdefault("required", False)
+    kwargs.setdefault("allow_null", True)
+    kwargs.setdefault("default", None)
+    return serializers.DateTimeField(**kwargs)
+
+
+class JSONObject(serializers.JSONField):
+    """Any JSON object (a dict)."""
+
+    default_error_messages = {"not_object": "Input should be a valid dictionary"}
+
+    def to_internal_value(self, data: Any):
+        data = super().to_internal_value(data)
+        if not isinstance(data, dict):
+            self.fail("not_object")
+        return data
+
+
+def Obj(**kwargs: Any) -> JSONObject:
+    kwargs.setdefault("required", False)
+    if "allow_null" not in kwargs:
+        kwargs.setdefault("default", dict)
+    return JSONObject(**kwargs)
+
+
+def AnyJSON(**kwargs: Any) -> serializers.JSONField:
+    kwargs.setdefault("required", False)
+    kwargs.setdefault("allow_null", True)
+    kwargs.setdefault("default", None)
+    return serializers.JSONField(**kwargs)
+
+
+def Tags(**kwargs: Any) -> serializers.ListField:
+    kwargs.setdefault("required", False)
+    kwargs.setdefault("default", list)
+    return serializers.ListField(child=Text(), **kwargs)
+
+
+class LabelValues(serializers.JSONField):
+    """Labels: a flat object of string, number or boolean values."""
+
+    default_error_messages = {
+        "not_object": "Input should be a valid dictionary",
+        "bad_value": "Label values must be strings, numbers or booleans",
+    }
+
+    def to_internal_value(self, data: Any):
+        data = super().to_internal_value(data)
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            self.fail("not_object")
+        if any(not isinstance(v, (str, int, float, bool)) for v in data.values()):
+            self.fail("bad_value")
+        return data
+
+
+def Labels(**kwargs: Any) -> LabelValues:
+    kwargs.setdefault("required", False)
+    kwargs.setdefault("allow_null", True)
+    kwargs.setdefault("default", dict)
+    return LabelValues(**kwargs)
+
+
+def Choice(choices, **kwargs: Any) -> serializers.ChoiceField:
+    return serializers.ChoiceField(choices=choices, **kwargs)
+
+
+def validate(serializer_class: type[serializers.Serializer], data: Any, **kwargs: Any) -> dict:
+    """Validate a request body; errors become Prefect's 422 through the exception handler."""
+    if data is None:
+        data = {}
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -1,0 +1,56 @@
+"""Sending to websocket subscribers from anywhere: request threads, services, the event loop.
+
+Channel layers are asyncio objects. The server's event loop is remembered when the ASGI
+application first runs, and every broadcast is handed to that loop, so threads never
+touch the layer from another loop. A process without a server loop (a standalone
+services process) only broadcasts when a shared layer (Redis) can reach other processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+logger = logging.getLogger("orchestrator.channels")
+
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def bind_loop(loop: asyncio.AbstractEventLoop) -> None:
+    global _loop
+    _loop = loop
+
+
+async def _send(group: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        await layer.group_send(group, message)
+    except Exception:  # noqa: BLE001 - a slow subscriber must not break the sender
+        logger.warning("could not broadcast to %s", group, exc_info=True)
+
+
+def broadcast(group: str, message: dict[str, Any]) -> None:
+    loop = _loop
+    if loop is not None and not loop.is_closed():
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            loop.create_task(_send(group, message))
+        else:
+            asyncio.run_coroutine_threadsafe(_send(group, message), loop)
+        return
+    layer = get_channel_layer()
+    if layer is None or isinstance(layer, InMemoryChannelLayer):
+        return  # nobody in this process can be listening
+    try:
+        async_to_sync(_send)(group, message)
+    except Exception:  # noqa: BLE001
+        logger.warning("could not broadcast to %s", group, exc_info=True)

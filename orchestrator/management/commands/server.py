@@ -1,0 +1,173 @@
+"""`orchestrator server ...`: the commands of `prefect server ...`.
+
+server start [--host H] [--port P] [--no-services]
+server services start | ls
+server database reset [-y] | upgrade [-y] [-r REV] | downgrade [-y] -r REV
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from orchestrator import database
+
+logger = logging.getLogger("orchestrator.server")
+
+
+def confirm(stdout, question: str) -> bool:
+    stdout.write(f"{question} [y/N]: ", ending="")
+    stdout.flush()
+    try:
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        return False
+    return answer.strip().lower() in {"y", "yes"}
+
+
+class Command(BaseCommand):
+    help = "Start the server, run its services, or manage its database."
+
+    def add_arguments(self, parser):
+        commands = parser.add_subparsers(dest="command", required=True, metavar="{start,services,database}")
+
+        start = commands.add_parser("start", help="Serve the API, websockets and dashboard.")
+        start.add_argument("--host", default=None, help="Address to listen on (PREFECT_SERVER_API_HOST).")
+        start.add_argument("--port", type=int, default=None, help="Port to listen on (PREFECT_SERVER_API_PORT).")
+        start.add_argument("--no-services", action="store_true", help="Serve only; run no background services.")
+
+        services = commands.add_parser("services", help="Run the background services alone.")
+        services_commands = services.add_subparsers(dest="services_command", required=True)
+        services_commands.add_parser("start", help="Run every enabled service in the foreground.")
+        services_commands.add_parser("ls", help="List the services and whether each is enabled.")
+
+        db = commands.add_parser("database", help="Manage the database.")
+        db_commands = db.add_subparsers(dest="database_command", required=True)
+        reset = db_commands.add_parser("reset", help="Drop all data and apply the schema again.")
+        reset.add_argument("-y", "--yes", action="store_true", help="Do not ask for confirmation.")
+        upgrade = db_commands.add_parser("upgrade", help="Apply pending migrations.")
+        upgrade.add_argument("-y", "--yes", action="store_true", help="Do not ask for confirmation.")
+        upgrade.add_argument("-r", "--revision", default="head", help="Only 'head' is supported (the default).")
+        downgrade = db_commands.add_parser("downgrade", help="Step back to an earlier migration.")
+        downgrade.add_argument("-y", "--yes", action="store_true", help="Do not ask for confirmation.")
+        downgrade.add_argument(
+            "-r", "--revision", required=True, help="-1 (one step), -N, a migration name (app.0002_x) or 'base'."
+        )
+
+    def handle(self, *args, command, **options):
+        if command == "start":
+            return self.start(options)
+        if command == "services":
+            return self.services(options["services_command"])
+        return self.database(options)
+
+    # -- start ------------------------------------------------------------------------
+
+    def start(self, options) -> None:
+        from daphne.endpoints import build_endpoint_description_strings
+        from daphne.server import Server
+
+        host = options["host"] or settings.ORCHESTRATOR["API_HOST"]
+        port = options["port"] or settings.ORCHESTRATOR["API_PORT"]
+        database.ensure_not_prefect_database()
+        if settings.MIGRATE_ON_START:
+            database.migrate()
+
+        from orchestrator.asgi import application
+        from orchestrator.services import ServiceRunner
+
+        runner = None if options["no_services"] else ServiceRunner()
+        server = Server(
+            application=application,
+            endpoints=build_endpoint_description_strings(host=host, port=port),
+            signal_handlers=True,
+            verbosity=0,
+            websocket_timeout=86400,
+            application_close_timeout=10,
+            ready_callable=lambda: self._ready(host, port, runner),
+        )
+        server.run()
+        if runner is not None:
+            runner.stop()
+        if not server.listening_addresses:
+            raise CommandError(f"could not listen on {host}:{port} (is another server using that port?)")
+        self.stdout.write("Server stopped.")
+
+    def _ready(self, host, port, runner) -> None:
+        if runner is not None:
+            runner.start()
+        names = ", ".join(s.name for s in runner.services) if runner else "none (--no-services)"
+        self.stdout.write(
+            f"Orchestrator is serving on http://{host}:{port}\n"
+            f"  API:       http://{host}:{port}/api  (set PREFECT_API_URL to this)\n"
+            f"  Dashboard: http://{host}:{port}/\n"
+            f"  Database:  {database.describe()}\n"
+            f"  Services:  {names}\n"
+            "Press Ctrl+C to stop."
+        )
+        self.stdout.flush()
+
+    # -- services ---------------------------------------------------------------------
+
+    def services(self, subcommand: str) -> None:
+        from orchestrator.services import ServiceRunner, all_services
+
+        services = all_services()
+        if subcommand == "ls":
+            for service in services:
+                state = "enabled" if service.enabled else "disabled"
+                self.stdout.write(f"{service.name:<24} {state:<9} every {service.loop_seconds:g}s")
+            return
+        database.ensure_not_prefect_database()
+        runner = ServiceRunner(services)
+        stop = threading.Event()
+
+        def handle_signal(signum, frame):
+            stop.set()
+
+        signal.signal(signal.SIGINT, handle_signal)
+        signal.signal(signal.SIGTERM, handle_signal)
+        runner.start()
+        self.stdout.write("Running services: " + ", ".join(s.name for s in runner.services) + ". Ctrl+C stops them.")
+        self.stdout.flush()
+        while not stop.wait(0.5):
+            pass
+        self.stdout.write("Stopping services (each finishes its current step)...")
+        runner.stop()
+        self.stdout.write("Services stopped.")
+
+    # -- database ---------------------------------------------------------------------
+
+    def database(self, options) -> None:
+        action = options["database_command"]
+        where = database.describe()
+        database.ensure_not_prefect_database()
+        if action == "reset":
+            if not options["yes"] and not confirm(self.stdout, f"Are you sure you want to reset the {where}?"):
+                raise CommandError("Database reset aborted.")
+            self.stdout.write(f"Resetting the {where}...")
+            database.reset()
+            self.stdout.write("Database reset.")
+        elif action == "upgrade":
+            if options["revision"] not in ("head", None):
+                raise CommandError("upgrade only goes to the latest schema ('-r head')")
+            if not options["yes"] and not confirm(self.stdout, f"Are you sure you want to upgrade the {where}?"):
+                raise CommandError("Database upgrade aborted.")
+            self.stdout.write(f"Upgrading the {where}...")
+            database.migrate()
+            self.stdout.write("Database upgraded.")
+        else:
+            revision = options["revision"]
+            if not options["yes"] and not confirm(
+                self.stdout, f"Are you sure you want to downgrade the {where} to {revision}?"
+            ):
+                raise CommandError("Database downgrade aborted.")
+            self.stdout.write(f"Downgrading the {where} to {revision}...")
+            for step in database.downgrade(revision):
+                self.stdout.write(f"  {step}")
+            self.stdout.write("Database downgraded.")

@@ -1,0 +1,30 @@
+"""URL routes: the Prefect-compatible API under /api/, the dashboard at /."""
+
+from django.urls import include, path, re_path
+
+from orchestrator.api import root
+from orchestrator.api.errors import json_not_found
+from orchestrator.api.routes import slashed
+
+api_patterns = [
+    *slashed("health", root.HealthView.as_view()),
+    *slashed("ready", root.ReadyView.as_view()),
+    *slashed("version", root.ApiVersionView.as_view()),
+    *slashed("hello", root.HelloView.as_view()),
+    *slashed("admin/version", root.ServerVersionView.as_view()),
+    *slashed("admin/settings", root.AdminSettingsView.as_view()),
+    *slashed("admin/storage", root.StorageView.as_view()),
+    *slashed("csrf-token", root.CsrfTokenView.as_view()),
+    path("", include("runs.urls")),
+    path("", include("events.urls")),
+    re_path(r"^.*$", json_not_found),
+]
+
+urlpatterns = [
+    path("api/", include(api_patterns)),
+    re_path(r"^api$", json_not_found),
+    path("", include("runs.views_urls")),
+]
+
+handler404 = "orchestrator.views.page_not_found"
+handler500 = "orchestrator.views.server_error"

@@ -1,0 +1,477 @@
+"""/api/flow_runs"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import urllib.parse
+from collections import defaultdict
+
+from django.db import IntegrityError, transaction
+from django.db.models import Avg, Count, Sum
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from rest_framework import status
+from rest_framework.response import Response
+
+from orchestrator.api.errors import BodyInvalid, Conflict, NotFound, Unprocessable
+from orchestrator.api.fields import validate
+from orchestrator.api.filters import FilterError, parse_filters, parse_time
+from orchestrator.api.views import PrefectViewSet, body_of, limit_of
+from orchestrator.lib.names import run_name
+from runs import hooks
+from runs.choices import OrchestrationStatus, StateType
+from runs.deletion import delete_flow_runs
+from runs.filters import FLOW_RUN_FILTER, FLOW_RUN_SORTS, flow_run_body_filters, same
+from runs.models import Flow, FlowRun, FlowRunInput, Log, TaskRun
+from runs.orchestration import engine, states
+from runs.orchestration.states import State, iso, state_row_json
+from runs.queries import BucketIndex, estimated_lateness, estimated_run_time
+
+from .serializers import (
+    FlowRunCreateSerializer,
+    FlowRunInputCreateSerializer,
+    FlowRunSerializer,
+    FlowRunUpdateSerializer,
+    SetStateSerializer,
+    StateCreateSerializer,
+    flow_run_input_json,
+    state_from_data,
+)
+
+BULK_LIMIT = 50
+MAX_HISTORY_BUCKETS = 500
+
+
+def orchestration_response(ctx) -> Response:
+    """Prefect answers 201 when a new state was written, 200 otherwise."""
+    return Response(ctx.result(), status=status.HTTP_201_CREATED if ctx.wrote_state else status.HTTP_200_OK)
+
+
+def api_parameters(request) -> dict:
+    return {"api-version": request.headers.get("X-Prefect-Api-Version")}
+
+
+class FlowRunViewSet(PrefectViewSet):
+    model = FlowRun
+    serializer_class = FlowRunSerializer
+    update_serializer_class = FlowRunUpdateSerializer
+    sorts = FLOW_RUN_SORTS
+    default_sort = "ID_DESC"
+    not_found = "Flow run not found"
+
+    def get_queryset(self):
+        return FlowRun.objects.select_related("state")
+
+    @property
+    def filter_models(self):
+        return flow_run_body_filters()
+
+    # -- create ---------------------------------------------------------------------
+
+    def create(self, request):
+        data = validate(FlowRunCreateSerializer, body_of(request))
+        run, created = create_flow_run(data, parameters=api_parameters(request))
+        return Response(self.present(run), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def perform_update(self, run, data):
+        if "job_variables" in data and data["job_variables"] is not None:
+            if run.state_type != StateType.SCHEDULED:
+                raise BodyInvalid(
+                    [
+                        {
+                            "loc": ["body", "job_variables"],
+                            "msg": "Job variables can only change while the run is scheduled",
+                            "type": "value_error",
+                        }
+                    ],
+                    data,
+                )
+        if "empirical_policy" in data:
+            data["empirical_policy"] = {**(run.empirical_policy or {}), **data["empirical_policy"]}
+        super().perform_update(run, data)
+
+    def perform_destroy(self, run):
+        delete_flow_runs([run.pk])
+
+    def delete_many(self, queryset):
+        return delete_flow_runs(list(queryset.values_list("pk", flat=True)))
+
+    def bulk_delete(self, request):
+        body = body_of(request)
+        limit = _bulk_limit(body)
+        with transaction.atomic():
+            ids = list(self.filtered({"flow_runs": body.get("flow_runs")}).values_list("pk", flat=True)[:limit])
+            deleted = delete_flow_runs(ids)
+        return Response({"deleted": [str(pk) for pk in deleted]})
+
+    # -- orchestration -----------------------------------------------------------------
+
+    def set_state(self, request, pk=None):
+        data = validate(SetStateSerializer, body_of(request))
+        proposed = state_from_data(data["state"])
+        try:
+            ctx = engine.set_flow_run_state(pk, proposed, force=data["force"], parameters=api_parameters(request))
+        except FlowRun.DoesNotExist:
+            raise NotFound(self.not_found) from None
+        return orchestration_response(ctx)
+
+    def resume(self, request, pk=None):
+        body = body_of(request)
+        run_input = body.get("run_input")
+        if run_input is not None and not isinstance(run_input, dict):
+            raise BodyInvalid(
+                [{"loc": ["body", "run_input"], "msg": "Input should be a valid dictionary", "type": "dict_type"}], body
+            )
+        run = self.get_object(pk)
+        current = run.state
+        if current is None or current.type != StateType.PAUSED:
+            return Response(
+                {
+                    "state": None,
+                    "status": OrchestrationStatus.ABORT,
+                    "details": {"type": "abort_details", "reason": "Only a paused flow run can be resumed."},
+                }
+            )
+        keyset = (current.state_details or {}).get("run_input_keyset")
+        if keyset:
+            rejection = _check_run_input(run, keyset, run_input or {})
+            if rejection:
+                return Response(
+                    {
+                        "state": state_row_json(current),
+                        "status": OrchestrationStatus.REJECT,
+                        "details": {"type": "reject_details", "reason": rejection},
+                    }
+                )
+        if (current.state_details or {}).get("pause_reschedule"):
+            proposed = states.scheduled("Resuming", at=timezone.now())
+        else:
+            proposed = State(type=StateType.RUNNING)
+        with transaction.atomic():
+            ctx = engine.set_flow_run_state(run.pk, proposed, parameters=api_parameters(request))
+            if keyset and run_input and ctx.status == OrchestrationStatus.ACCEPT:
+                FlowRunInput.objects.update_or_create(
+                    flow_run=run, key=keyset["response"], defaults={"value": json.dumps(run_input)}
+                )
+        return orchestration_response(ctx)
+
+    def bulk_set_state(self, request):
+        body = body_of(request)
+        data = validate(SetStateSerializer, {"state": body.get("state"), "force": body.get("force", False)})
+        limit = _bulk_limit(body)
+        ids = list(self.filtered({"flow_runs": body.get("flow_runs")}).values_list("pk", flat=True)[:limit])
+        results = []
+        for run_id in ids:
+            try:
+                ctx = engine.set_flow_run_state(
+                    run_id, state_from_data(data["state"]), force=data["force"], parameters=api_parameters(request)
+                )
+                results.append({"flow_run_id": str(run_id), **ctx.result()})
+            except FlowRun.DoesNotExist:
+                continue
+        return Response({"results": results})
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def lateness(self, request):
+        qs = self.filtered(body_of(request))
+        value = qs.aggregate(value=Avg(estimated_lateness(timezone.now())))["value"]
+        return Response(value)
+
+    def history(self, request):
+        return Response(run_history(FlowRun.objects.all(), body_of(request), flow_run_body_filters()))
+
+    def graph(self, request, pk=None):
+        run = self.get_object(pk)
+        rows = []
+        for task_run in (
+            TaskRun.objects.filter(flow_run=run).select_related("state").order_by("expected_start_time")[:10_000]
+        ):
+            upstream = []
+            for inputs in (task_run.task_inputs or {}).values():
+                for item in inputs or []:
+                    if isinstance(item, dict) and item.get("input_type") == "task_run":
+                        upstream.append({"input_type": "task_run", "id": item.get("id")})
+            rows.append(
+                {
+                    "id": str(task_run.id),
+                    "name": task_run.name,
+                    "upstream_dependencies": upstream,
+                    "state": state_row_json(task_run.state) if task_run.state_id else None,
+                    "expected_start_time": iso(task_run.expected_start_time),
+                    "start_time": iso(task_run.start_time),
+                    "end_time": iso(task_run.end_time),
+                    "total_run_time": task_run.total_run_time,
+                    "estimated_run_time": task_run.estimated_run_time,
+                    "untrackable_result": bool(
+                        task_run.state and (task_run.state.state_details or {}).get("untrackable_result")
+                    ),
+                }
+            )
+        return Response(rows)
+
+    def graph_v2(self, request, pk=None):
+        from runs.graph import flow_run_graph
+
+        run = self.get_object(pk)
+        since = request.query_params.get("since")
+        try:
+            since_time = parse_time(since, ("query", "since")) if since else None
+        except FilterError as exc:
+            raise BodyInvalid([exc.as_error()], None) from None
+        graph = flow_run_graph(run, since_time)
+        if graph is None:
+            raise BodyInvalid(
+                [
+                    {
+                        "loc": ["path", "id"],
+                        "msg": "The flow run graph has too many nodes to draw",
+                        "type": "value_error",
+                    }
+                ],
+                None,
+            )
+        return Response(graph)
+
+    def update_labels(self, request, pk=None):
+        body = body_of(request)
+        with transaction.atomic():
+            run = self.get_object(pk, FlowRun.objects.select_for_update())
+            run.labels = {**(run.labels or {}), **body}
+            run.save(update_fields=["labels"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def download_logs(self, request, pk=None):
+        run = self.get_object(pk)
+        filename = urllib.parse.quote(f"{run.name}-logs.csv", safe="")
+
+        def rows():
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(["timestamp", "level", "flow_run_id", "task_run_id", "message"])
+            last = None
+            while True:
+                page = Log.objects.filter(flow_run_id=run.pk).order_by("timestamp", "id")
+                if last is not None:
+                    page = page.filter(timestamp__gte=last[0]).exclude(timestamp=last[0], id__lte=last[1])
+                batch = list(page[:1000])
+                for log in batch:
+                    writer.writerow(
+                        [iso(log.timestamp), log.level, log.flow_run_id, log.task_run_id or "", log.message]
+                    )
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate(0)
+                if len(batch) < 1000:
+                    return
+                last = (batch[-1].timestamp, batch[-1].id)
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f"attachment; filename=\"flow-run-logs.csv\"; filename*=UTF-8''{filename}"
+        return response
+
+    # -- run inputs ------------------------------------------------------------------------
+
+    def create_input(self, request, pk=None):
+        data = validate(FlowRunInputCreateSerializer, body_of(request))
+        run = self.get_object(pk, FlowRun.objects.all())
+        try:
+            with transaction.atomic():
+                FlowRunInput.objects.create(flow_run=run, key=data["key"], value=data["value"], sender=data["sender"])
+        except IntegrityError:
+            raise Conflict("A flow run input with this key already exists.") from None
+        return Response(status=status.HTTP_201_CREATED)
+
+    def filter_inputs(self, request, pk=None):
+        body = body_of(request)
+        prefix = body.get("prefix")
+        if not isinstance(prefix, str):
+            raise BodyInvalid([{"loc": ["body", "prefix"], "msg": "Field required", "type": "missing"}], body)
+        limit = body.get("limit", 1)
+        exclude = body.get("exclude_keys") or []
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+            raise BodyInvalid(
+                [{"loc": ["body", "limit"], "msg": "Input should be a valid integer", "type": "int_type"}], body
+            )
+        if not isinstance(exclude, list):
+            raise BodyInvalid(
+                [{"loc": ["body", "exclude_keys"], "msg": "Input should be a valid list", "type": "list_type"}], body
+            )
+        inputs = (
+            FlowRunInput.objects.filter(flow_run_id=pk, key__startswith=prefix)
+            .exclude(key__in=exclude)
+            .order_by("created")[:limit]
+        )
+        return Response([flow_run_input_json(item) for item in inputs])
+
+    def read_input(self, request, pk=None, key=None):
+        item = FlowRunInput.objects.filter(flow_run_id=pk, key=key).first()
+        if item is None:
+            raise NotFound("Flow run input not found")
+        from django.http import HttpResponse
+
+        return HttpResponse(item.value, content_type="text/plain; charset=utf-8")
+
+    def delete_input(self, request, pk=None, key=None):
+        deleted, _ = FlowRunInput.objects.filter(flow_run_id=pk, key=key).delete()
+        if not deleted:
+            raise NotFound("Flow run input not found")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _bulk_limit(body: dict) -> int:
+    limit = body.get("limit", BULK_LIMIT)
+    if limit is None:
+        return BULK_LIMIT
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= BULK_LIMIT:
+        raise BodyInvalid(
+            [{"loc": ["body", "limit"], "msg": f"Input should be between 1 and {BULK_LIMIT}", "type": "value_error"}],
+            body,
+        )
+    return limit
+
+
+def _check_run_input(run, keyset: dict, run_input: dict) -> str | None:
+    """Validate the input sent to a paused run against the schema the run published."""
+    schema_row = FlowRunInput.objects.filter(flow_run=run, key=keyset.get("schema")).first()
+    if schema_row is None:
+        return "The run's input schema was not found."
+    try:
+        schema = json.loads(schema_row.value)
+    except ValueError:
+        return "The run's input schema is not valid JSON."
+    from orchestrator.lib.jsonschema import validation_errors
+
+    errors = validation_errors(run_input, schema)
+    if errors:
+        return "The input does not match the run's schema: " + "; ".join(errors[:5])
+    return None
+
+
+# --- shared helpers -----------------------------------------------------------------------
+
+
+def create_flow_run(data: dict, *, parameters: dict | None = None, extra: dict | None = None) -> tuple[FlowRun, bool]:
+    """Create a flow run with its first state (Pending unless one is given).
+
+    A run with an idempotency key that exists already for the flow is returned instead.
+    """
+    data = dict(data)
+    state_data = data.pop("state", None)
+    initial = state_from_data(state_data) if state_data else State(type=StateType.PENDING)
+    flow_id = data.pop("flow_id")
+    pool_name = data.pop("work_pool_name", None)
+    queue_name = data.pop("work_queue_name", None)
+    with transaction.atomic():
+        if not Flow.objects.filter(pk=flow_id).exists():
+            raise Conflict(f"Flow {flow_id} does not exist.")
+        key = data.get("idempotency_key")
+        if key:
+            existing = FlowRun.objects.select_related("state").filter(flow_id=flow_id, idempotency_key=key).first()
+            if existing is not None:
+                return existing, False
+        if pool_name:
+            data.update(hooks.work_queue_for_run(pool_name, queue_name))
+        labels = {**(data.pop("labels", None) or {}), "prefect.flow.id": str(flow_id)}
+        if data.get("deployment_id"):
+            labels.setdefault("prefect.deployment.id", str(data["deployment_id"]))
+        policy = data.pop("empirical_policy", None)
+        run = FlowRun(
+            flow_id=flow_id,
+            name=data.pop("name", None) or run_name(),
+            labels=labels,
+            job_variables=data.pop("job_variables", None) or {},
+            **{k: v for k, v in data.items() if v is not None or k in ("parent_task_run_id",)},
+            **(extra or {}),
+        )
+        if policy:
+            run.empirical_policy = {**run.empirical_policy, **policy}
+        try:
+            with transaction.atomic():
+                run.save(force_insert=True)
+        except IntegrityError:
+            if key:
+                existing = FlowRun.objects.select_related("state").filter(flow_id=flow_id, idempotency_key=key).first()
+                if existing is not None:
+                    return existing, False
+            raise
+        engine.set_flow_run_state(run.pk, initial, force=True, parameters=parameters)
+    return FlowRun.objects.select_related("state").get(pk=run.pk), True
+
+
+def run_history(queryset, body: dict, body_filters: dict) -> list[dict]:
+    """Counts of runs by state in consecutive intervals of their expected start time."""
+    missing = [k for k in ("history_start", "history_end", "history_interval_seconds") if body.get(k) is None]
+    if missing:
+        raise BodyInvalid([{"loc": ["body", k], "msg": "Field required", "type": "missing"} for k in missing], body)
+    try:
+        start = parse_time(body["history_start"], ("body", "history_start"))
+        end = parse_time(body["history_end"], ("body", "history_end"))
+    except FilterError as exc:
+        raise BodyInvalid([exc.as_error()], body) from None
+    interval = body["history_interval_seconds"]
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)):
+        raise BodyInvalid(
+            [
+                {
+                    "loc": ["body", "history_interval_seconds"],
+                    "msg": "Input should be a valid number",
+                    "type": "float_type",
+                }
+            ],
+            body,
+        )
+    if interval < 1:
+        raise Unprocessable("History interval must not be less than 1 second.")
+    elapsed = (end - start).total_seconds()
+    buckets = min(int(-(-elapsed // interval)), MAX_HISTORY_BUCKETS) if elapsed > 0 else 0
+    if buckets == 0:
+        return []
+    query_end = start + timezone.timedelta(seconds=interval * buckets)
+    now = timezone.now()
+    qs = queryset.filter(parse_filters(body, body_filters)).filter(
+        expected_start_time__gte=start, expected_start_time__lt=query_end
+    )
+    rows = (
+        qs.annotate(bucket=BucketIndex("expected_start_time", start, interval))
+        .values("bucket", "state_type", "state_name")
+        .annotate(
+            count_runs=Count("id"),
+            sum_estimated_run_time=Sum(estimated_run_time(now)),
+            sum_estimated_lateness=Sum(estimated_lateness(now)),
+        )
+        .order_by()
+    )
+    by_bucket = defaultdict(list)
+    for row in rows:
+        by_bucket[row["bucket"]].append(
+            {
+                "state_type": row["state_type"],
+                "state_name": row["state_name"],
+                "count_runs": row["count_runs"],
+                "sum_estimated_run_time": max(0.0, row["sum_estimated_run_time"] or 0.0),
+                "sum_estimated_lateness": max(0.0, row["sum_estimated_lateness"] or 0.0),
+            }
+        )
+    step = timezone.timedelta(seconds=interval)
+    return [
+        {
+            "interval_start": iso(start + i * step),
+            "interval_end": iso(start + (i + 1) * step),
+            "states": by_bucket.get(i, []),
+        }
+        for i in range(buckets)
+    ]
+
+
+__all__ = [
+    "FlowRunViewSet",
+    "create_flow_run",
+    "run_history",
+    "FLOW_RUN_FILTER",
+    "same",
+    "limit_of",
+    "StateCreateSerializer",
+]

@@ -1,0 +1,111 @@
+"""The one place a run's state changes.
+
+`set_flow_run_state` and `set_task_run_state` lock the run, run the policy's rules and the
+bookkeeping transforms around the proposed state, write the resulting state row and the
+run's denormalised columns, and return the orchestration context (status, details and the
+state the client must adopt). The API, the task-run recorder, the services and the
+dashboard's buttons all come through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+
+from runs.models import FlowRun, FlowRunState, TaskRun, TaskRunState
+
+from . import policies
+from .rules import Context
+from .states import State, compact_details
+
+
+def _orchestrate(ctx: Context, rule_classes: Sequence[type], write) -> Context:
+    transition = (ctx.initial_type, ctx.proposed_type)
+    entered = []
+    for rule_class in rule_classes:
+        rule = rule_class(ctx, *transition)
+        rule.enter()
+        entered.append(rule)
+    write(ctx)
+    for rule in reversed(entered):
+        rule.exit()
+    return ctx
+
+
+def _writer(state_model, run_field: str):
+    def write(ctx: Context) -> None:
+        run = ctx.run
+        if ctx.proposed is None:
+            # Nothing new: the client is told the state the run is already in.
+            ctx.validated = ctx.initial.copy() if ctx.initial else None
+            return
+        proposed = ctx.proposed
+        row = state_model.objects.create(
+            id=proposed.id,
+            type=proposed.type,
+            name=proposed.name,
+            timestamp=proposed.timestamp,
+            message=proposed.message,
+            state_details=compact_details(proposed.state_details),
+            data=proposed.data,
+            **{run_field: run},
+        )
+        run.state = row
+        ctx.validated = proposed.copy()
+        ctx.wrote_state = True
+
+    return write
+
+
+_write_flow_state = _writer(FlowRunState, "flow_run")
+_write_task_state = _writer(TaskRunState, "task_run")
+
+
+def set_flow_run_state(
+    flow_run_id: Any,
+    proposed: State,
+    *,
+    force: bool = False,
+    policy: Sequence[type] | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> Context:
+    """Propose a state for a flow run; raises FlowRun.DoesNotExist for an unknown run."""
+    with transaction.atomic():
+        run = FlowRun.objects.select_for_update().select_related("state").get(pk=flow_run_id)
+        ctx = Context(
+            run=run,
+            initial=State.from_row(run.state) if run.state else None,
+            proposed=proposed,
+            kind="flow",
+            parameters=parameters or {},
+        )
+        rules = policies.MINIMAL_FLOW_POLICY if force else (policy or policies.CORE_FLOW_POLICY)
+        _orchestrate(ctx, [*rules, *policies.FLOW_BOOKKEEPING], _write_flow_state)
+        run.save()
+    return ctx
+
+
+def set_task_run_state(
+    task_run_id: Any,
+    proposed: State,
+    *,
+    force: bool = False,
+    policy: Sequence[type] | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> Context:
+    """Propose a state for a task run; raises TaskRun.DoesNotExist for an unknown run."""
+    with transaction.atomic():
+        run = TaskRun.objects.select_for_update().select_related("state").get(pk=task_run_id)
+        ctx = Context(
+            run=run,
+            initial=State.from_row(run.state) if run.state else None,
+            proposed=proposed,
+            kind="task",
+            parameters=parameters or {},
+        )
+        rules = policies.MINIMAL_TASK_POLICY if force else (policy or policies.CORE_TASK_POLICY)
+        _orchestrate(ctx, [*rules, *policies.TASK_BOOKKEEPING], _write_task_state)
+        run.save()
+    return ctx

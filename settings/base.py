@@ -1,0 +1,194 @@
+"""Django settings, driven by the environment and the active Prefect profile.
+
+Every value comes from `orchestrator.config`, which knows Prefect's setting names
+and their sources; nothing here reads os.environ directly, so `orchestrator config
+view` always shows what the server really uses.
+"""
+
+import secrets
+from pathlib import Path
+
+from orchestrator import config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+CONF = config.resolve()
+
+
+def conf(name: str):
+    return CONF[name].value
+
+
+PREFECT_HOME = config.prefect_home()
+
+DEBUG = conf("ORCHESTRATOR_DEBUG")
+
+
+def _secret_key() -> str:
+    explicit = conf("ORCHESTRATOR_SECRET_KEY")
+    if explicit:
+        return explicit
+    # One key per installation, created on first use and kept beside the database.
+    path = PREFECT_HOME / "orchestrator-secret-key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    try:
+        PREFECT_HOME.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        with open(path, "x") as fh:
+            fh.write(key)
+        path.chmod(0o600)
+        return key
+    except FileExistsError:
+        return path.read_text().strip()
+    except OSError:
+        # A read-only home: the key only protects sessions, so a per-process key is acceptable.
+        return secrets.token_urlsafe(50)
+
+
+SECRET_KEY = _secret_key()
+
+ALLOWED_HOSTS = ["*"]
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "channels",
+    "orchestrator",
+    "runs",
+    "events",
+]
+
+MIDDLEWARE = [
+    "orchestrator.middleware.ApiBasicAuthMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "orchestrator.middleware.ApiCsrfExemptMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+# Prefect's client posts to exact paths; a redirect would turn a POST into a GET.
+APPEND_SLASH = False
+
+ROOT_URLCONF = "orchestrator.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+ASGI_APPLICATION = "orchestrator.asgi.application"
+
+DATABASES = {
+    "default": config.database_from_url(
+        conf("PREFECT_API_DATABASE_CONNECTION_URL"),
+        PREFECT_HOME,
+        connect_timeout=conf("PREFECT_API_DATABASE_CONNECTION_TIMEOUT"),
+        statement_timeout=conf("PREFECT_API_DATABASE_TIMEOUT"),
+    )
+}
+DATABASE_ECHO = conf("PREFECT_API_DATABASE_ECHO")
+MIGRATE_ON_START = conf("PREFECT_API_DATABASE_MIGRATE_ON_START")
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+USE_I18N = False
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = conf("ORCHESTRATOR_MAX_REQUEST_BYTES")
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": [
+        "orchestrator.api.renderers.PrefectJSONRenderer",
+        "orchestrator.api.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["orchestrator.api.parsers.PrefectJSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "EXCEPTION_HANDLER": "orchestrator.api.errors.exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "orchestrator.api.renderers.JSONFirstNegotiation",
+}
+
+REDIS_URL = conf("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10_000}}}
+
+# What the API and the services read at run time.
+ORCHESTRATOR = {
+    "API_HOST": conf("PREFECT_SERVER_API_HOST"),
+    "API_PORT": conf("PREFECT_SERVER_API_PORT"),
+    "AUTH_STRING": conf("PREFECT_SERVER_API_AUTH_STRING"),
+    "DEFAULT_LIMIT": conf("PREFECT_SERVER_API_DEFAULT_LIMIT"),
+    "UI_URL": conf("PREFECT_UI_URL"),
+    "EVENTS_RETENTION_SECONDS": conf("PREFECT_SERVER_EVENTS_RETENTION_PERIOD"),
+    "EVENTS_BACKFILL_SECONDS": conf("PREFECT_SERVER_EVENTS_MAXIMUM_WEBSOCKET_BACKFILL"),
+    "EVENTS_STREAM_OUT_ENABLED": conf("PREFECT_SERVER_EVENTS_STREAM_OUT_ENABLED"),
+    "LOGS_STREAM_OUT_ENABLED": conf("PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED"),
+    "SERVICES": {
+        "late_runs": {
+            "enabled": conf("PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED"),
+            "loop_seconds": conf("PREFECT_SERVER_SERVICES_LATE_RUNS_LOOP_SECONDS"),
+            "after_seconds": conf("PREFECT_SERVER_SERVICES_LATE_RUNS_AFTER_SECONDS"),
+        },
+        "pause_expirations": {
+            "enabled": conf("PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_ENABLED"),
+            "loop_seconds": conf("PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS"),
+        },
+        "event_retention": {
+            "enabled": conf("PREFECT_SERVER_SERVICES_EVENT_RETENTION_ENABLED"),
+            "loop_seconds": conf("PREFECT_SERVER_SERVICES_EVENT_RETENTION_LOOP_SECONDS"),
+        },
+    },
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)-7s %(name)s - %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "orchestrator": {"level": conf("PREFECT_SERVER_LOGGING_LEVEL"), "propagate": True},
+        "django.db.backends": {"level": "DEBUG" if DATABASE_ECHO else "WARNING", "propagate": True},
+        "django.request": {"level": "ERROR", "propagate": True},
+        "daphne": {"level": "WARNING", "propagate": True},
+    },
+}
