@@ -73,7 +73,7 @@ def set_flow_run_state(
 ) -> Context:
     """Propose a state for a flow run; raises FlowRun.DoesNotExist for an unknown run."""
     with transaction.atomic():
-        run = FlowRun.objects.select_for_update().select_related("state").get(pk=flow_run_id)
+        run = FlowRun.objects.select_for_update(of=("self",)).select_related("state").get(pk=flow_run_id)
         ctx = Context(
             run=run,
             initial=State.from_row(run.state) if run.state else None,
@@ -97,7 +97,7 @@ def set_task_run_state(
 ) -> Context:
     """Propose a state for a task run; raises TaskRun.DoesNotExist for an unknown run."""
     with transaction.atomic():
-        run = TaskRun.objects.select_for_update().select_related("state").get(pk=task_run_id)
+        run = TaskRun.objects.select_for_update(of=("self",)).select_related("state").get(pk=task_run_id)
         ctx = Context(
             run=run,
             initial=State.from_row(run.state) if run.state else None,

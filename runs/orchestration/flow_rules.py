@@ -157,6 +157,8 @@ class HandlePausingFlows(Rule):
                 return
 
     def after(self, initial, validated):
+        if not self.ctx.wrote_state:
+            return
         keys = list(self.ctx.policy.get("pause_keys") or [])
         if self.key not in keys:
             keys.append(self.key)
