@@ -199,11 +199,24 @@ class EventCountView(APIView):
                 ],
                 body,
             )
-        width = TIME_UNITS[unit] * interval
         start = event_filter.since
         if countable == "day":
             start = start.replace(hour=0, minute=0, second=0, microsecond=0)
-        buckets = int(-(-(event_filter.until - start).total_seconds() // width.total_seconds()))
+        try:
+            width = TIME_UNITS[unit] * interval
+            buckets = int(-(-(event_filter.until - start).total_seconds() // width.total_seconds()))
+            start + width * max(buckets, 1)  # every interval must end within the calendar
+        except OverflowError:
+            raise BodyInvalid(
+                [
+                    {
+                        "loc": ["body", "time_interval"],
+                        "msg": "The intervals reach beyond the year 9999",
+                        "type": "value_error",
+                    }
+                ],
+                body,
+            ) from None
         if buckets > 1000:
             raise BodyInvalid(
                 [

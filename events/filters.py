@@ -21,10 +21,11 @@ from orchestrator.api.filters import FilterError, parse_time
 from .models import Event, EventResource
 
 
-def _strings(value: Any, loc: tuple) -> list[str] | None:
+def _strings(value: Any, loc: tuple, single: bool = False) -> list[str] | None:
+    """A list of strings; `single` also takes one bare string (label values may be either)."""
     if value is None:
         return None
-    if isinstance(value, str):
+    if isinstance(value, str) and single:
         return [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise FilterError(loc, "Input should be a list of strings", "list_type")
@@ -47,7 +48,7 @@ def _labels(value: Any, loc: tuple) -> dict[str, list[str]] | None:
         return None
     if not isinstance(value, dict):
         raise FilterError(loc, "Input should be a valid dictionary", "dict_type")
-    return {k: (_strings(v, (*loc, k)) or []) for k, v in value.items()}
+    return {k: (_strings(v, (*loc, k), single=True) or []) for k, v in value.items()}
 
 
 def label_matches(pattern: str, value: str | None) -> bool:
@@ -128,6 +129,8 @@ class EventFilter:
         self.exclude_names = _strings(event.get("exclude_name"), (*loc, "event", "exclude_name"))
         resource = _obj(raw.get("resource"), (*loc, "resource"), {"id", "id_prefix", "labels", "distinct"})
         self.resource = _ResourceCriteria(resource, (*loc, "resource")) if resource else None
+        if resource and not isinstance(resource.get("distinct", False), bool):
+            raise FilterError((*loc, "resource", "distinct"), "Input should be a valid boolean", "bool_type")
         self.distinct = bool(resource and resource.get("distinct"))
         self.related = [
             _ResourceCriteria(item, (*loc, "related"), related=True)
@@ -148,7 +151,9 @@ class EventFilter:
                 raise FilterError((*loc, "id", "id"), "Input should be a list of UUIDs", "uuid_parsing") from None
         text = _obj(raw.get("text"), (*loc, "text"), {"query"})
         self.text = None
-        if text and isinstance(text.get("query"), str) and text["query"].strip():
+        if text and not isinstance(text.get("query"), str):
+            raise FilterError((*loc, "text", "query"), "Input should be a valid string", "string_type")
+        if text and text["query"].strip():
             if len(text["query"]) > 200:
                 raise FilterError((*loc, "text", "query"), "String should have at most 200 characters")
             self.text = _text_terms(text["query"])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from django.core.management import call_command
@@ -28,7 +30,7 @@ def ensure_not_prefect_database() -> None:
     """A database Prefect's own server created has an `alembic_version` table; we must never
     migrate or reset it, so we stop before touching anything."""
     try:
-        tables = connection.introspection.table_names()
+        tables = _table_names()
     except Exception as exc:  # noqa: BLE001 - report any connection failure clearly
         raise CommandError(f"cannot open the {describe()}: {exc}") from exc
     if "alembic_version" in tables:
@@ -37,6 +39,22 @@ def ensure_not_prefect_database() -> None:
             "Orchestrator will not use or change it. Point PREFECT_API_DATABASE_CONNECTION_URL at a new, "
             "empty database (or unset it to use $PREFECT_HOME/orchestrator.db)."
         )
+
+
+def _table_names() -> list[str]:
+    """The database's tables. A SQLite file is first read through a read-only connection:
+    our own connection applies its settings on opening (the WAL journal mode), which would
+    already rewrite the header of a file that may turn out to be Prefect's."""
+    if connection.vendor == "sqlite" and not _is_memory():
+        path = Path(connection.settings_dict["NAME"])
+        if not path.exists():
+            return []
+        try:
+            with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as read_only:
+                return [name for (name,) in read_only.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        except sqlite3.Error:
+            pass  # unreadable that way: let our connection open it and report what it finds
+    return connection.introspection.table_names()
 
 
 def migrate(verbosity: int = 0) -> None:

@@ -20,7 +20,8 @@ from django.utils import timezone
 from events.schema import resource_uuid
 from orchestrator.api.filters import FilterError, parse_time
 
-from .models import FlowRun, TaskRun, TaskRunState
+from .choices import StateType
+from .models import FlowRun, TaskRun, TaskRunState, default_task_run_policy
 from .orchestration.states import compact_details
 
 logger = logging.getLogger("orchestrator.recorder")
@@ -41,6 +42,32 @@ COPIED_FIELDS = (
     "total_run_time",
 )
 TIME_FIELDS = ("cache_expiration", "expected_start_time", "next_scheduled_start_time", "start_time", "end_time")
+
+
+def _text(limit: int):
+    return lambda v: isinstance(v, str) and len(v) <= limit
+
+
+def _count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**31
+
+
+# What a copied value must be to fit its column; one that does not is treated as absent,
+# so a malformed event can neither crash the batch it came in nor corrupt the row.
+FIELD_CHECKS = {
+    "name": _text(255),
+    "task_key": _text(2000),
+    "dynamic_key": _text(2000),
+    "cache_key": _text(2000),
+    "task_version": _text(255),
+    "empirical_policy": lambda v: isinstance(v, dict),
+    "tags": lambda v: isinstance(v, list) and all(isinstance(t, str) for t in v),
+    "labels": lambda v: isinstance(v, dict),
+    "task_inputs": lambda v: isinstance(v, dict),
+    "run_count": _count,
+    "flow_run_run_count": _count,
+    "total_run_time": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+}
 
 
 @dataclass
@@ -70,28 +97,40 @@ def _observe(event: dict[str, Any]) -> Observation | None:
     validated = payload.get("validated_state") or {}
     task_run = payload.get("task_run") or {}
     state_type = validated.get("type") or event["resource"].get("prefect.state-type")
-    if not state_type or not task_run.get("task_key"):
+    if state_type not in StateType.values or not FIELD_CHECKS["task_key"](task_run.get("task_key")):
         return None
-    details = dict(validated.get("state_details") or {})
+    name = validated.get("name") or event["resource"].get("prefect.state-name")
+    message = validated.get("message")
+    details = validated.get("state_details") or {}
+    if name is not None and not _text(255)(name):
+        return None
+    if not (message is None or isinstance(message, str)) or not isinstance(details, dict):
+        return None
+    details = dict(details)
     details["task_run_id"] = str(task_run_id)
     details["flow_run_id"] = str(flow_run_id) if flow_run_id else None
     state = {
         "id": event["id"],
         "type": state_type,
-        "name": validated.get("name") or event["resource"].get("prefect.state-name") or state_type.capitalize(),
-        "message": validated.get("message") or None,
+        "name": name or state_type.capitalize(),
+        "message": message,  # kept as sent: the client reports "" for no message
         "timestamp": event["occurred"],
         "state_details": compact_details(details),
         "data": validated.get("data"),
     }
-    fields: dict[str, Any] = {k: task_run[k] for k in COPIED_FIELDS if task_run.get(k) is not None}
+    fields: dict[str, Any] = {
+        k: task_run[k] for k in COPIED_FIELDS if task_run.get(k) is not None and FIELD_CHECKS[k](task_run[k])
+    }
+    if isinstance(fields.get("empirical_policy"), dict):
+        # Prefect stores the policy with every field of its model, the ones the client omits too.
+        fields["empirical_policy"] = {**default_task_run_policy(), **fields["empirical_policy"]}
     for key in TIME_FIELDS:
         if task_run.get(key) is not None:
             try:
                 fields[key] = parse_time(task_run[key])
             except FilterError:
                 pass
-    fields.setdefault("dynamic_key", task_run.get("dynamic_key") or "")
+    fields.setdefault("dynamic_key", "")
     return Observation(task_run_id, flow_run_id, state, fields)
 
 

@@ -16,7 +16,7 @@ def _action(viewset, method: str, action: str):
 
 urlpatterns = [
     *resource("flows", FlowViewSet),
-    path("flows/name/<str:name>", _action(FlowViewSet, "get", "by_name"), name="flows-by-name"),
+    path("flows/name/<text:name>", _action(FlowViewSet, "get", "by_name"), name="flows-by-name"),
     *resource("flow_runs", FlowRunViewSet),
     *slashed("flow_runs/lateness", _action(FlowRunViewSet, "post", "lateness")),
     *slashed("flow_runs/history", _action(FlowRunViewSet, "post", "history")),
@@ -30,7 +30,7 @@ urlpatterns = [
     *slashed("flow_runs/<uuid:pk>/input", _action(FlowRunViewSet, "post", "create_input")),
     *slashed("flow_runs/<uuid:pk>/input/filter", _action(FlowRunViewSet, "post", "filter_inputs")),
     path(
-        "flow_runs/<uuid:pk>/input/<str:key>",
+        "flow_runs/<uuid:pk>/input/<text:key>",
         FlowRunViewSet.as_view({"get": "read_input", "delete": "delete_input"}),
     ),
     *resource("task_runs", TaskRunViewSet),

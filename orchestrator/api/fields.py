@@ -7,6 +7,7 @@ with these instead.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from rest_framework import serializers
@@ -32,10 +33,32 @@ class LenientSerializer(serializers.Serializer):
     """Ignores keys it does not declare (for nested models Prefect reads loosely)."""
 
 
+class StringField(serializers.CharField):
+    """A string, and only a string: DRF would turn 42 into "42", Prefect refuses it."""
+
+    default_error_messages = {"string_type": "Input should be a valid string"}
+
+    def to_internal_value(self, data: Any):
+        if not isinstance(data, str):
+            self.fail("string_type")
+        return super().to_internal_value(data)
+
+
+class UUIDField(serializers.UUIDField):
+    """A UUID written as a string: DRF would read 123 as UUID(int=123), Prefect refuses it."""
+
+    default_error_messages = {"uuid_parsing": "Input should be a valid UUID"}
+
+    def to_internal_value(self, data: Any):
+        if not isinstance(data, (str, uuid.UUID)):
+            self.fail("uuid_parsing")
+        return super().to_internal_value(data)
+
+
 def Text(**kwargs: Any) -> serializers.CharField:
     kwargs.setdefault("allow_blank", True)
     kwargs.setdefault("trim_whitespace", False)
-    return serializers.CharField(**kwargs)
+    return StringField(**kwargs)
 
 
 def NullableText(**kwargs: Any) -> serializers.CharField:
@@ -49,7 +72,7 @@ def NullableUUID(**kwargs: Any) -> serializers.UUIDField:
     kwargs.setdefault("required", False)
     kwargs.setdefault("allow_null", True)
     kwargs.setdefault("default", None)
-    return serializers.UUIDField(**kwargs)
+    return UUIDField(**kwargs)
 
 
 def NullableDateTime(**kwargs: Any) -> serializers.DateTimeField:

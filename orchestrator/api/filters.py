@@ -62,6 +62,8 @@ def STR(value: Any, loc: Loc) -> str:
 def INT(value: Any, loc: Loc) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
         raise FilterError(loc, "Input should be a valid integer", "int_type")
+    if abs(value) >= 2**63:  # the largest integer SQL compares with
+        raise FilterError(loc, "Input should be a 64-bit integer", "int_parsing_size")
     return int(value)
 
 
@@ -99,7 +101,11 @@ def parse_time(value: Any, loc: Loc = ()) -> dt.datetime:
         raise FilterError(loc, "Input should be a valid datetime", "datetime_type")
     if timezone.is_naive(parsed):
         parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed
+    try:
+        # In UTC now, so a time at the edge of the calendar fails here and not in the database.
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise FilterError(loc, "Input should be a valid datetime, dates out of range", "datetime_parsing") from None
 
 
 def CHOICE(*choices: str) -> Callable[[Any, Loc], str]:

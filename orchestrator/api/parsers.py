@@ -1,12 +1,45 @@
 """Request bodies are JSON whatever the Content-Type says, as Prefect's server treats them."""
 
 import json
+import re
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
-from .errors import TooLarge
+from .errors import BodyInvalid, TooLarge
+
+# Only a \u escape can put a NUL or a lone surrogate into a decoded string: look for one
+# before walking the whole body.
+SUSPICIOUS_ESCAPE = re.compile(r"\\u(0000|[dD][89a-fA-F])")
+
+
+def _not_json(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def unstorable(value, loc: tuple) -> dict | None:
+    """The first string no database can store: one with a NUL (PostgreSQL refuses them) or a
+    lone surrogate (not UTF-8 at all), as a located error."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return {"loc": list(loc), "msg": "Null characters are not allowed.", "type": "null_characters_not_allowed"}
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return {"loc": list(loc), "msg": "Input should be a valid Unicode string", "type": "string_unicode"}
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = unstorable(key, (*loc, key)) or unstorable(item, (*loc, key))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = unstorable(item, (*loc, index))
+            if found:
+                return found
+    return None
 
 
 class PrefectJSONParser(BaseParser):
@@ -22,6 +55,13 @@ class PrefectJSONParser(BaseParser):
         if not raw.strip():
             return None
         try:
-            return json.loads(raw)
+            text = raw.decode("utf-8-sig")
+            # NaN and Infinity are not JSON, and neither database can store them.
+            data = json.loads(text, parse_constant=_not_json)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"JSON decode error: {exc}") from exc
+        if SUSPICIOUS_ESCAPE.search(text):
+            problem = unstorable(data, ("body",))
+            if problem:
+                raise BodyInvalid([problem])
+        return data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.apps import apps
@@ -19,6 +20,8 @@ from .errors import BodyInvalid, NotFound, Unprocessable
 from .views import body_of
 
 STORAGE_KEY = "default_result_storage"
+# Service settings Prefect types as durations (ours are seconds).
+DURATION_SERVICE_SETTINGS = {("late_runs", "after_seconds")}
 
 
 class HealthView(APIView):
@@ -49,6 +52,17 @@ class HelloView(APIView):
 class ServerVersionView(APIView):
     def get(self, request):
         return Response(PREFECT_COMPATIBLE_VERSION)
+
+
+def iso_duration(seconds: float) -> str:
+    """Seconds as an ISO 8601 duration, as Prefect's settings serialise a timedelta ("PT15M")."""
+    value = dt.timedelta(seconds=float(seconds))
+    hours, rest = divmod(value.seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    secs += value.microseconds / 1e6
+    time = (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + (f"{secs:g}S" if secs else "")
+    text = "P" + (f"{value.days}D" if value.days else "") + (f"T{time}" if time else "")
+    return text if text != "P" else "PT0S"
 
 
 def settings_document() -> dict:
@@ -84,13 +98,16 @@ def settings_document() -> dict:
                 "connection_timeout": shown("PREFECT_API_DATABASE_CONNECTION_TIMEOUT"),
             },
             "events": {
-                "retention_period": shown("PREFECT_SERVER_EVENTS_RETENTION_PERIOD"),
-                "maximum_websocket_backfill": shown("PREFECT_SERVER_EVENTS_MAXIMUM_WEBSOCKET_BACKFILL"),
+                "retention_period": iso_duration(shown("PREFECT_SERVER_EVENTS_RETENTION_PERIOD")),
+                "maximum_websocket_backfill": iso_duration(shown("PREFECT_SERVER_EVENTS_MAXIMUM_WEBSOCKET_BACKFILL")),
                 "stream_out_enabled": shown("PREFECT_SERVER_EVENTS_STREAM_OUT_ENABLED"),
             },
             "logs": {"stream_out_enabled": shown("PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED")},
             "services": {
-                name: {key: value for key, value in service.items()}
+                name: {
+                    key: iso_duration(value) if (name, key) in DURATION_SERVICE_SETTINGS else value
+                    for key, value in service.items()
+                }
                 for name, service in settings.ORCHESTRATOR["SERVICES"].items()
             },
         },

@@ -7,9 +7,19 @@ turns the client's POST into a GET).
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, register_converter
+from django.urls.converters import StringConverter
 
 STANDARD = ("create", "detail", "filter", "count", "paginate", "bulk_delete")
+
+
+class TextConverter(StringConverter):
+    """A path segment that can be looked up: no NUL, which PostgreSQL cannot compare."""
+
+    regex = r"[^/\x00]+"
+
+
+register_converter(TextConverter, "text")
 
 
 def slashed(route: str, view, name: str | None = None) -> list:

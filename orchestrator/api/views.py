@@ -28,11 +28,11 @@ from django.db.models import Model, QuerySet
 from rest_framework import status, viewsets
 from rest_framework.response import Response
 
-from .errors import BodyInvalid, NotFound, Unprocessable
+from .errors import BodyInvalid, NotFound
 from .fields import validate
 from .filters import parse_filters
 
-BULK_LIMIT = 200
+BULK_LIMIT = 50  # Prefect's bulk operations take 1 to 50 objects, 50 by default
 
 
 def default_limit() -> int:
@@ -48,25 +48,44 @@ def body_of(request) -> dict[str, Any]:
     return data
 
 
+MAX_INT = 2**31 - 1  # pages and offsets beyond this are typos, and overflow SQL integers
+
+
 def _int(body: dict, key: str, default: int) -> int:
     value = body.get(key)
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise BodyInvalid([{"loc": ["body", key], "msg": "Input should be a valid integer", "type": "int_type"}], body)
+        if not (isinstance(value, float) and value.is_integer()):
+            raise BodyInvalid(
+                [{"loc": ["body", key], "msg": "Input should be a valid integer", "type": "int_type"}], body
+            )
+        value = int(value)
+    if value > MAX_INT:
+        raise BodyInvalid(
+            [
+                {
+                    "loc": ["body", key],
+                    "msg": f"Input should be less than or equal to {MAX_INT}",
+                    "type": "less_than_equal",
+                }
+            ],
+            body,
+        )
     return value
 
 
-def limit_of(body: dict, maximum: int | None = None) -> int:
+def limit_of(body: dict, maximum: int | None = None, minimum: int = 0) -> int:
     maximum = maximum if maximum is not None else default_limit()
     limit = _int(body, "limit", maximum)
-    if limit < 0:
-        raise Unprocessable("Invalid limit: must be greater than or equal to 0.")
-    if limit > maximum:
-        raise Unprocessable(f"Invalid limit: must be less than or equal to {maximum}.")
-    return limit
+    if limit < minimum:
+        message = f"Invalid limit: must be greater than or equal to {minimum}."
+    elif limit > maximum:
+        message = f"Invalid limit: must be less than or equal to {maximum}."
+    else:
+        return limit
+    # Prefect's own words, located like every other body error.
+    raise BodyInvalid([{"loc": ["body", "limit"], "msg": message, "type": "value_error"}], body)
 
 
 def offset_of(body: dict) -> int:
@@ -174,7 +193,7 @@ class PrefectViewSet(viewsets.ViewSet):
         serializer = self.update_serializer_class(data=body_of(request), partial=True)
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
-            obj = self.get_object(pk, self.get_queryset().select_for_update())
+            obj = self.get_object(pk, self.get_queryset().select_for_update(of=("self",)))
             self.perform_update(obj, {k: serializer.validated_data[k] for k in serializer.validated_data})
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -223,7 +242,7 @@ class PrefectViewSet(viewsets.ViewSet):
 
     def bulk_delete(self, request):
         body = body_of(request)
-        limit = limit_of(body, BULK_LIMIT) if body.get("limit") is not None else BULK_LIMIT
+        limit = limit_of(body, BULK_LIMIT, minimum=1)
         with transaction.atomic():
             qs = self.filtered(body)
             order = sort_of(body, self.sorts, self.default_sort)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from rest_framework import status
 from rest_framework.response import Response
 
-from orchestrator.api.errors import BodyInvalid, Conflict, NotFound, Unprocessable
+from orchestrator.api.errors import BodyInvalid, Conflict, NotFound
 from orchestrator.api.fields import validate
 from orchestrator.api.filters import FilterError, parse_filters, parse_time
 from orchestrator.api.views import PrefectViewSet, body_of, limit_of
@@ -291,13 +291,21 @@ class FlowRunViewSet(PrefectViewSet):
             raise BodyInvalid([{"loc": ["body", "prefix"], "msg": "Field required", "type": "missing"}], body)
         limit = body.get("limit", 1)
         exclude = body.get("exclude_keys") or []
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= 2**31 - 1:
             raise BodyInvalid(
-                [{"loc": ["body", "limit"], "msg": "Input should be a valid integer", "type": "int_type"}], body
+                [
+                    {
+                        "loc": ["body", "limit"],
+                        "msg": "Input should be an integer from 0 to 2**31 - 1",
+                        "type": "int_type",
+                    }
+                ],
+                body,
             )
-        if not isinstance(exclude, list):
+        if not isinstance(exclude, list) or not all(isinstance(key, str) for key in exclude):
             raise BodyInvalid(
-                [{"loc": ["body", "exclude_keys"], "msg": "Input should be a valid list", "type": "list_type"}], body
+                [{"loc": ["body", "exclude_keys"], "msg": "Input should be a list of strings", "type": "list_type"}],
+                body,
             )
         inputs = (
             FlowRunInput.objects.filter(flow_run_id=pk, key__startswith=prefix)
@@ -365,7 +373,8 @@ def create_flow_run(data: dict, *, parameters: dict | None = None, extra: dict |
     pool_name = data.pop("work_pool_name", None)
     queue_name = data.pop("work_queue_name", None)
     with transaction.atomic():
-        if not Flow.objects.filter(pk=flow_id).exists():
+        flow_labels = Flow.objects.filter(pk=flow_id).values_list("labels", flat=True).first()
+        if flow_labels is None:
             raise Conflict(f"Flow {flow_id} does not exist.")
         key = data.get("idempotency_key")
         if key:
@@ -374,9 +383,11 @@ def create_flow_run(data: dict, *, parameters: dict | None = None, extra: dict |
                 return existing, False
         if pool_name:
             data.update(hooks.work_queue_for_run(pool_name, queue_name))
-        labels = {**(data.pop("labels", None) or {}), "prefect.flow.id": str(flow_id)}
+        # The flow's labels, then the system ones, then what the client asked for.
+        labels = {**flow_labels, "prefect.flow.id": str(flow_id)}
         if data.get("deployment_id"):
-            labels.setdefault("prefect.deployment.id", str(data["deployment_id"]))
+            labels["prefect.deployment.id"] = str(data["deployment_id"])
+        labels.update(data.pop("labels", None) or {})
         policy = data.pop("empirical_policy", None)
         run = FlowRun(
             flow_id=flow_id,
@@ -424,12 +435,33 @@ def run_history(queryset, body: dict, body_filters: dict) -> list[dict]:
             body,
         )
     if interval < 1:
-        raise Unprocessable("History interval must not be less than 1 second.")
+        raise BodyInvalid(
+            [
+                {
+                    "loc": ["body", "history_interval_seconds"],
+                    "msg": "History interval must not be less than 1 second.",
+                    "type": "value_error",
+                }
+            ],
+            body,
+        )
     elapsed = (end - start).total_seconds()
     buckets = min(int(-(-elapsed // interval)), MAX_HISTORY_BUCKETS) if elapsed > 0 else 0
     if buckets == 0:
         return []
-    query_end = start + timezone.timedelta(seconds=interval * buckets)
+    try:
+        query_end = start + timezone.timedelta(seconds=interval * buckets)
+    except OverflowError:
+        raise BodyInvalid(
+            [
+                {
+                    "loc": ["body", "history_interval_seconds"],
+                    "msg": "The history window reaches beyond the year 9999",
+                    "type": "value_error",
+                }
+            ],
+            body,
+        ) from None
     now = timezone.now()
     qs = queryset.filter(parse_filters(body, body_filters)).filter(
         expected_start_time__gte=start, expected_start_time__lt=query_end

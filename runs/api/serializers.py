@@ -23,6 +23,7 @@ from orchestrator.api.fields import (
     StrictSerializer,
     Tags,
     Text,
+    UUIDField,
 )
 from runs.choices import StateType
 from runs.orchestration.states import DETAIL_DEFAULTS, TIME_DETAILS, State, iso, state_row_json
@@ -60,7 +61,7 @@ class StateDetailsSerializer(LenientSerializer):
 
 class StateCreateSerializer(StrictSerializer):
     type = Choice(StateType.choices)
-    name = NullableText()
+    name = NullableText(max_length=255)
     message = NullableText()
     data = AnyJSON()
     state_details = StateDetailsSerializer(required=False)
@@ -73,7 +74,9 @@ def state_from_data(data: dict[str, Any]) -> State:
     """A proposed state from a validated StateCreate body."""
     details: dict[str, Any] = {}
     for key, value in (data.get("state_details") or {}).items():
-        if key not in DETAIL_DEFAULTS or value is None or value == DETAIL_DEFAULTS[key]:
+        # Only defaults are dropped: an explicit null where Prefect's default is not null
+        # (`deferred`) is kept, as Prefect's server keeps it.
+        if key not in DETAIL_DEFAULTS or value == DETAIL_DEFAULTS[key]:
             continue
         if key in TIME_DETAILS:
             value = iso(value)
@@ -103,7 +106,7 @@ class StateRowSerializer(serializers.Serializer):
 
 
 class FlowSerializer(StrictSerializer):
-    name = Text(max_length=255, validators=[RegexValidator(NAME_PATTERN, "Name may not contain / % & > <")])
+    name = Text(max_length=255, validators=[RegexValidator(NAME_PATTERN, "Name may not contain / %% & > <")])
     tags = Tags()
     labels = Labels()
 
@@ -143,7 +146,7 @@ class FlowRunPolicySerializer(LenientSerializer):
 class FlowRunCreateSerializer(StrictSerializer):
     state = StateCreateSerializer(required=False, allow_null=True, default=None)
     name = NullableText(max_length=255)
-    flow_id = serializers.UUIDField()
+    flow_id = UUIDField()
     flow_version = NullableText(max_length=255)
     parameters = Obj()
     context = Obj()
@@ -308,7 +311,7 @@ class TaskRunSerializer(TaskRunCreateSerializer):
 
 class LogCreateSerializer(StrictSerializer):
     name = Text(max_length=255)
-    level = serializers.IntegerField()
+    level = serializers.IntegerField(min_value=-32768, max_value=32767)  # a SmallIntegerField
     message = Text()
     timestamp = serializers.DateTimeField()
     flow_run_id = NullableUUID()

@@ -68,7 +68,12 @@ class TaskRunViewSet(PrefectViewSet):
             policy = data.pop("empirical_policy", None)
             run = TaskRun(id=run_id, flow_run_id=flow_run_id, **data)
             run.name = data.get("name") or f"{data['task_key']}-{data['dynamic_key']}"[:255]
-            run.labels = data.get("labels") or {}
+            # As on Prefect's server: the flow run's labels and its id, then the client's own.
+            inherited = {}
+            if flow_run_id is not None:
+                inherited = FlowRun.objects.filter(pk=flow_run_id).values_list("labels", flat=True).first() or {}
+                inherited = {**inherited, "prefect.flow-run.id": str(flow_run_id)}
+            run.labels = {**inherited, **(data.get("labels") or {})}
             if policy:
                 run.empirical_policy = {**run.empirical_policy, **policy}
             try:

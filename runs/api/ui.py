@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orchestrator.api.errors import BodyInvalid, NotFound, Unprocessable
+from orchestrator.api.errors import BodyInvalid, NotFound
 from orchestrator.api.filters import FilterError, parse_filters, parse_time
 from orchestrator.api.views import body_of, offset_of, sort_of
 from runs.choices import FAILURES, TERMINAL, StateType
@@ -95,10 +95,13 @@ class TaskRunDashboardCountsView(APIView):
 
     def post(self, request):
         body = body_of(request)
+        # Validating the filters first guarantees task_runs and its start_time are objects.
+        conditions = parse_filters(body, task_run_body_filters() | _extra_filters())
         task_filter = body.get("task_runs")
-        after = ((task_filter or {}).get("start_time") or {}).get("after_") if isinstance(task_filter, dict) else None
+        after = ((task_filter or {}).get("start_time") or {}).get("after_")
         if after is None:
-            raise Unprocessable("task_runs.start_time.after_ is required")
+            loc = ["body", "task_runs"] + (["start_time", "after_"] if task_filter is not None else [])
+            raise BodyInvalid([{"loc": loc, "msg": "Field required", "type": "missing"}], body)
         try:
             start = parse_time(after, ("body", "task_runs", "start_time", "after_")).replace(second=0, microsecond=0)
             before = task_filter["start_time"].get("before_")
@@ -107,7 +110,7 @@ class TaskRunDashboardCountsView(APIView):
             raise BodyInvalid([exc.as_error()], body) from None
         end = end.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
         width = max((end - start).total_seconds() / DASHBOARD_BUCKETS, 1e-6)
-        qs = TaskRun.objects.filter(parse_filters(body, task_run_body_filters() | _extra_filters()))
+        qs = TaskRun.objects.filter(conditions)
         qs = qs.filter(state_type__in=list(TERMINAL), start_time__isnull=False)
         rows = (
             qs.annotate(bucket=BucketIndex("start_time", start, width))

@@ -63,7 +63,8 @@ class IncrementRunTime(Transform):
             return
         if ctx.initial and ctx.initial.is_running():
             elapsed = (ctx.proposed.timestamp - ctx.initial.timestamp).total_seconds()
-            ctx.run.total_run_time = (ctx.run.total_run_time or 0.0) + max(0.0, elapsed)
+            # Whole microseconds, as Prefect's interval column keeps it (no float residue).
+            ctx.run.total_run_time = round((ctx.run.total_run_time or 0.0) + max(0.0, elapsed), 6)
 
 
 class SetExpectedStartTime(Transform):
