@@ -25,7 +25,10 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_PATH = PROJECT_ROOT / ".." / "shared" / "reference" / "prefect-3.8.8-openapi.json"
+DOCUMENT = Path("shared") / "reference" / "prefect-3.8.8-openapi.json"
+# The shared reference sits beside the project (../shared); a clone made elsewhere on the
+# same machine finds it at the workplace's usual place.
+CANDIDATES = [PROJECT_ROOT.parent / DOCUMENT, Path("/work") / DOCUMENT]
 ENV_VAR = "ORCHESTRATOR_PREFECT_OPENAPI"
 DOCUMENT_URI = "urn:prefect-openapi"
 
@@ -58,7 +61,9 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 
 def document_path() -> Path:
-    return Path(os.environ.get(ENV_VAR) or DEFAULT_PATH)
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    return next((path for path in CANDIDATES if path.is_file()), CANDIDATES[0])
 
 
 @functools.cache
