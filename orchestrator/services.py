@@ -12,6 +12,7 @@ instead of acting on whatever they happened to read.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import threading
@@ -19,7 +20,7 @@ import time
 
 from django.apps import apps
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 
 logger = logging.getLogger("orchestrator.services")
 
@@ -38,6 +39,15 @@ class Service:
 
     def __repr__(self) -> str:
         return f"<{self.__class__.__name__} {self.name} every {self.loop_seconds:g}s>"
+
+
+@contextlib.contextmanager
+def claimed(model, pk, **still):
+    """Lock one row for this process's service, if no other process holds it and it still
+    matches `still`; yields the row or None. The work done inside is this process's alone."""
+    with transaction.atomic():
+        row = model.objects.select_for_update(skip_locked=True, of=("self",)).filter(pk=pk, **still).first()
+        yield row
 
 
 def all_services() -> list[Service]:

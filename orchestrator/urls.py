@@ -17,6 +17,8 @@ api_patterns = [
     *slashed("csrf-token", root.CsrfTokenView.as_view()),
     path("", include("runs.urls")),
     path("", include("events.urls")),
+    path("", include("deployments.urls")),
+    path("", include("concurrency.urls")),
     re_path(r"^.*$", json_not_found),
 ]
 

@@ -7,7 +7,7 @@ import logging
 
 from django.utils import timezone
 
-from orchestrator.services import Service
+from orchestrator.services import Service, claimed
 
 from .choices import StateType
 from .models import FlowRun
@@ -42,11 +42,11 @@ class MarkLateRuns(Service):
             for run_id, scheduled_time in late:
                 proposed = State(type=StateType.SCHEDULED, name="Late")
                 proposed.set_detail("scheduled_time", scheduled_time)
-                try:
+                with claimed(FlowRun, run_id, state_type=StateType.SCHEDULED) as run:
+                    if run is None:
+                        continue
                     ctx = engine.set_flow_run_state(run_id, proposed, policy=policies.MARK_LATE_POLICY)
-                except FlowRun.DoesNotExist:
-                    continue
-                marked += ctx.wrote_state
+                    marked += ctx.wrote_state
             if len(late) < BATCH:
                 return marked
 

@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "orchestrator",
     "runs",
     "events",
+    "deployments",
+    "concurrency",
 ]
 
 MIDDLEWARE = [
@@ -172,7 +174,43 @@ ORCHESTRATOR = {
             "enabled": conf("PREFECT_SERVER_SERVICES_EVENT_RETENTION_ENABLED"),
             "loop_seconds": conf("PREFECT_SERVER_SERVICES_EVENT_RETENTION_LOOP_SECONDS"),
         },
+        "scheduler": {
+            "enabled": conf("PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED"),
+            "loop_seconds": conf("PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS"),
+            "deployment_batch_size": conf("PREFECT_SERVER_SERVICES_SCHEDULER_DEPLOYMENT_BATCH_SIZE"),
+            "min_runs": conf("PREFECT_SERVER_SERVICES_SCHEDULER_MIN_RUNS"),
+            "max_runs": conf("PREFECT_SERVER_SERVICES_SCHEDULER_MAX_RUNS"),
+            "min_scheduled_time": conf("PREFECT_SERVER_SERVICES_SCHEDULER_MIN_SCHEDULED_TIME"),
+            "max_scheduled_time": conf("PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME"),
+        },
+        "foreman": {
+            "enabled": conf("PREFECT_SERVER_SERVICES_FOREMAN_ENABLED"),
+            "loop_seconds": conf("PREFECT_SERVER_SERVICES_FOREMAN_LOOP_SECONDS"),
+            "inactivity_heartbeat_multiple": conf("PREFECT_SERVER_SERVICES_FOREMAN_INACTIVITY_HEARTBEAT_MULTIPLE"),
+            "fallback_heartbeat_interval_seconds": conf(
+                "PREFECT_SERVER_SERVICES_FOREMAN_FALLBACK_HEARTBEAT_INTERVAL_SECONDS"
+            ),
+            "deployment_last_polled_timeout_seconds": conf(
+                "PREFECT_SERVER_SERVICES_FOREMAN_DEPLOYMENT_LAST_POLLED_TIMEOUT_SECONDS"
+            ),
+            "work_queue_last_polled_timeout_seconds": conf(
+                "PREFECT_SERVER_SERVICES_FOREMAN_WORK_QUEUE_LAST_POLLED_TIMEOUT_SECONDS"
+            ),
+        },
+        "cancellation_cleanup": {
+            "enabled": conf("PREFECT_SERVER_SERVICES_CANCELLATION_CLEANUP_ENABLED"),
+            "loop_seconds": conf("PREFECT_SERVER_SERVICES_CANCELLATION_CLEANUP_LOOP_SECONDS"),
+            "cancelling_timeout_seconds": conf(
+                "PREFECT_SERVER_SERVICES_CANCELLATION_CLEANUP_CANCELLING_TIMEOUT_SECONDS"
+            ),
+        },
+        "lease_reaper": {
+            "enabled": conf("PREFECT_SERVER_SERVICES_REPOSSESSOR_ENABLED"),
+            "loop_seconds": conf("PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS"),
+        },
     },
+    "DEPLOYMENT_LEASE_SECONDS": conf("PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION"),
+    "DEPLOYMENT_SLOT_WAIT_SECONDS": conf("PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS"),
 }
 
 LOGGING = {

@@ -29,6 +29,11 @@ class NotFound(exceptions.APIException):
     default_detail = "Not found"
 
 
+class Forbidden(exceptions.APIException):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = "Forbidden"
+
+
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "Conflict"
@@ -44,6 +49,11 @@ class Unprocessable(exceptions.APIException):
 
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = "Invalid request"
+
+
+class Gone(exceptions.APIException):
+    status_code = status.HTTP_410_GONE
+    default_detail = "Gone"
 
 
 class Locked(exceptions.APIException):

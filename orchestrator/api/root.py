@@ -21,7 +21,11 @@ from .views import body_of
 
 STORAGE_KEY = "default_result_storage"
 # Service settings Prefect types as durations (ours are seconds).
-DURATION_SERVICE_SETTINGS = {("late_runs", "after_seconds")}
+DURATION_SERVICE_SETTINGS = {
+    ("late_runs", "after_seconds"),
+    ("scheduler", "min_scheduled_time"),
+    ("scheduler", "max_scheduled_time"),
+}
 
 
 class HealthView(APIView):

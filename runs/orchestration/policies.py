@@ -1,22 +1,20 @@
-"""Policies: which rules run, in which order, for each kind of transition.
-
-Rules that need features from later parts of the product plug in at the marked places:
-deployment concurrency slots (secure on PENDING, validate at RUNNING, release on leaving
-an active state) and task tag concurrency slots.
-"""
+"""Policies: which rules run, in which order, for each kind of transition."""
 
 from . import bookkeeping as book
+from . import concurrency_rules as slots
 from . import flow_rules as flow
 from . import run_rules as run
 from . import task_rules as task
 
 CORE_FLOW_POLICY = [
+    slots.PreserveDeploymentConcurrencyLeaseId,
     flow.PreventDuplicateTransitions,
     flow.HandleFlowTerminalStateTransitions,
     flow.EnforceCancellingToCancelledTransition,
     flow.BypassCancellingFlowRunsWithNoInfra,
     run.PreventPendingTransitions,
-    # deployment concurrency: validate the slot at RUNNING, secure one on PENDING
+    slots.ValidateDeploymentConcurrencyAtRunning,
+    slots.SecureFlowConcurrencySlots,
     flow.EnsureOnlyScheduledFlowsMarkedLate,
     flow.HandlePausingFlows,
     flow.HandleResumingPausedFlows,
@@ -24,7 +22,7 @@ CORE_FLOW_POLICY = [
     run.WaitForScheduledTime,
     flow.RetryFailedFlows,
     book.InstrumentFlowRunStateTransitions,
-    # deployment concurrency: release the slot when the run leaves an active state
+    slots.ReleaseFlowConcurrencySlots,
 ]
 
 # Forced transitions (`force=true`) skip the rules but keep results, events and slots right.
@@ -32,11 +30,13 @@ MINIMAL_FLOW_POLICY = [
     flow.PreventResultDataLoss,
     flow.BypassCancellingFlowRunsWithNoInfra,
     book.InstrumentFlowRunStateTransitions,
+    slots.ReleaseFlowConcurrencySlots,
 ]
 
 # The late-runs service marks runs Late through this policy only.
 MARK_LATE_POLICY = [
     flow.EnsureOnlyScheduledFlowsMarkedLate,
+    slots.EnforceDeploymentConcurrencyOnLate,
     book.InstrumentFlowRunStateTransitions,
 ]
 
