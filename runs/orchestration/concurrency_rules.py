@@ -76,7 +76,10 @@ class SecureFlowConcurrencySlots(Rule):
             return
         try:
             acquired = slots.acquire(
-                [limit], 1, lease_seconds=_lease_seconds(options), holder={"type": "flow_run", "id": str(self.ctx.run.pk)}
+                [limit],
+                1,
+                lease_seconds=_lease_seconds(options),
+                holder={"type": "flow_run", "id": str(self.ctx.run.pk)},
             )
         except slots.LimitsFull:
             if options.get("collision_strategy") == "CANCEL_NEW":
@@ -120,7 +123,10 @@ class ValidateDeploymentConcurrencyAtRunning(Rule):
             return
         try:
             acquired = slots.acquire(
-                [limit], 1, lease_seconds=_lease_seconds(options), holder={"type": "flow_run", "id": str(self.ctx.run.pk)}
+                [limit],
+                1,
+                lease_seconds=_lease_seconds(options),
+                holder={"type": "flow_run", "id": str(self.ctx.run.pk)},
             )
         except slots.LimitsFull:
             self.reject(
