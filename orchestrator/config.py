@@ -291,6 +291,13 @@ SETTINGS: tuple[Setting, ...] = (
         secret=True,
         help="Django secret key; created once in $PREFECT_HOME when unset.",
     ),
+    Setting(
+        "ORCHESTRATOR_BLOCK_ENCRYPTION_KEY",
+        None,
+        _optional_str,
+        secret=True,
+        help="Fernet key encrypting block documents; created once in $PREFECT_HOME when unset.",
+    ),
     Setting("ORCHESTRATOR_DEBUG", False, _bool, help="Django debug mode (never in production)."),
     Setting(
         "ORCHESTRATOR_MAX_REQUEST_BYTES",

@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
-PROJECT_APPS = ("orchestrator", "runs", "events", "deployments", "concurrency")
+PROJECT_APPS = ("orchestrator", "runs", "events", "deployments", "concurrency", "artifacts", "variables", "blocks")
 
 
 def describe() -> str:

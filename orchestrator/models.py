@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils import timezone
 
+from orchestrator.lib.ids import uuid7
+
 
 class Configuration(models.Model):
     """A named server setting changed through the API (e.g. the default result storage)."""
@@ -22,3 +24,16 @@ class Configuration(models.Model):
     @classmethod
     def write(cls, key: str, value) -> None:
         cls.objects.update_or_create(key=key, defaults={"value": value, "updated": timezone.now()})
+
+
+class SavedSearch(models.Model):
+    """A named set of dashboard filters (Prefect's saved searches)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(default=timezone.now)
+    name = models.CharField(max_length=255, unique=True)
+    filters = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return self.name

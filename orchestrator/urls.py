@@ -2,7 +2,7 @@
 
 from django.urls import include, path, re_path
 
-from orchestrator.api import root
+from orchestrator.api import root, ui
 from orchestrator.api.errors import json_not_found
 from orchestrator.api.routes import slashed
 
@@ -15,16 +15,31 @@ api_patterns = [
     *slashed("admin/settings", root.AdminSettingsView.as_view()),
     *slashed("admin/storage", root.StorageView.as_view()),
     *slashed("csrf-token", root.CsrfTokenView.as_view()),
+    path("saved_searches/", ui.SavedSearchesView.as_view()),
+    path("saved_searches", ui.SavedSearchesView.as_view()),
+    *slashed("saved_searches/filter", ui.SavedSearchFilterView.as_view()),
+    path("saved_searches/<uuid:pk>", ui.SavedSearchView.as_view()),
+    *slashed("ui/schemas/validate", ui.SchemaValidateView.as_view()),
+    *slashed("templates/validate", ui.TemplateValidateView.as_view()),
+    *slashed("automations/templates/validate", ui.TemplateValidateView.as_view()),
+    *slashed("task_workers/filter", ui.TaskWorkersFilterView.as_view()),
     path("", include("runs.urls")),
     path("", include("events.urls")),
     path("", include("deployments.urls")),
     path("", include("concurrency.urls")),
+    path("", include("artifacts.urls")),
+    path("", include("variables.urls")),
+    path("", include("blocks.urls")),
     re_path(r"^.*$", json_not_found),
 ]
 
 urlpatterns = [
     path("api/", include(api_patterns)),
     re_path(r"^api$", json_not_found),
+    path("", include("artifacts.views_urls")),
+    path("", include("variables.views_urls")),
+    path("", include("blocks.views_urls")),
+    path("", include("deployments.views_urls")),
     path("", include("runs.views_urls")),
 ]
 

@@ -67,6 +67,9 @@ INSTALLED_APPS = [
     "events",
     "deployments",
     "concurrency",
+    "artifacts",
+    "variables",
+    "blocks",
 ]
 
 MIDDLEWARE = [
@@ -209,6 +212,7 @@ ORCHESTRATOR = {
             "loop_seconds": conf("PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS"),
         },
     },
+    "BLOCK_ENCRYPTION_KEY": conf("ORCHESTRATOR_BLOCK_ENCRYPTION_KEY"),
     "DEPLOYMENT_LEASE_SECONDS": conf("PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION"),
     "DEPLOYMENT_SLOT_WAIT_SECONDS": conf("PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS"),
 }

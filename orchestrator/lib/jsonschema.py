@@ -20,3 +20,30 @@ def validation_errors(value: Any, schema: dict[str, Any]) -> list[str]:
         where = ".".join(str(p) for p in error.path) or "(root)"
         errors.append(f"{where}: {error.message}")
     return errors
+
+
+def error_tree(value: Any, schema: dict[str, Any]) -> list:
+    """Errors arranged the way forms show them: messages for the whole value first, then
+    `{"property": name, "errors": [...]}` and `{"index": i, "errors": [...]}` entries that
+    nest down to the field at fault. Raises ValueError for a schema that is not valid."""
+    try:
+        validator_class = jsonschema.validators.validator_for(schema)
+        validator_class.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise ValueError(exc.message) from None
+    tree: list = []
+    for error in jsonschema.validators.validator_for(schema)(schema).iter_errors(value):
+        path = list(error.path)
+        if error.validator == "required":
+            # "'x' is a required property" belongs to the property x
+            path.append(error.message.partition(" ")[0].strip("'"))
+        level = tree
+        for part in path:
+            key = "index" if isinstance(part, int) else "property"
+            node = next((n for n in level if isinstance(n, dict) and n.get(key) == part), None)
+            if node is None:
+                node = {key: part, "errors": []}
+                level.append(node)
+            level = node["errors"]
+        level.append(error.message)
+    return tree
