@@ -227,7 +227,8 @@ class _Absent(Model):
         return Q(pk__in=[]) if value else None
 
 
-def _related(key: str, target: str) -> tuple:
+def related(key: str, target: str) -> tuple:
+    """The (filter, narrowing) pair another app registered for `key` on `target`, or one that matches nothing."""
     entry = RELATED_FILTERS.get(key, {}).get(target)
     if entry is not None:
         return entry
@@ -239,9 +240,9 @@ def flow_body_filters() -> dict[str, tuple]:
         "flows": (FLOW_FILTER, same),
         "flow_runs": (FLOW_RUN_FILTER, flows_with_runs),
         "task_runs": (TASK_RUN_FILTER, flows_with_task_runs),
-        "deployments": _related("deployments", "flow"),
-        "work_pools": _related("work_pools", "flow"),
-        "work_queues": _related("work_queues", "flow"),
+        "deployments": related("deployments", "flow"),
+        "work_pools": related("work_pools", "flow"),
+        "work_queues": related("work_queues", "flow"),
     }
 
 
@@ -250,10 +251,10 @@ def flow_run_body_filters() -> dict[str, tuple]:
         "flows": (FLOW_FILTER, flow_runs_of_flows),
         "flow_runs": (FLOW_RUN_FILTER, same),
         "task_runs": (TASK_RUN_FILTER, flow_runs_with_task_runs),
-        "deployments": _related("deployments", "flow_run"),
-        "work_pools": _related("work_pools", "flow_run"),
-        "work_pool_queues": _related("work_queues", "flow_run"),
-        "work_queues": _related("work_queues", "flow_run"),
+        "deployments": related("deployments", "flow_run"),
+        "work_pools": related("work_pools", "flow_run"),
+        "work_pool_queues": related("work_queues", "flow_run"),
+        "work_queues": related("work_queues", "flow_run"),
     }
 
 
@@ -262,7 +263,7 @@ def task_run_body_filters() -> dict[str, tuple]:
         "flows": (FLOW_FILTER, task_runs_of_flows),
         "flow_runs": (FLOW_RUN_FILTER, task_runs_of_flow_runs),
         "task_runs": (TASK_RUN_FILTER, same),
-        "deployments": _related("deployments", "task_run"),
+        "deployments": related("deployments", "task_run"),
     }
 
 
