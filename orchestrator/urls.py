@@ -39,6 +39,7 @@ urlpatterns = [
     path("", include("artifacts.views_urls")),
     path("", include("variables.views_urls")),
     path("", include("blocks.views_urls")),
+    path("", include("concurrency.views_urls")),
     path("", include("deployments.views_urls")),
     path("", include("runs.views_urls")),
 ]

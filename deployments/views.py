@@ -1,0 +1,363 @@
+"""Dashboard pages of deployments and work pools: two lists, a page each, and their buttons.
+
+Every query has a LIMIT and follows an index of deployments.models or runs.models, so a page
+costs the same with ten deployments or ten thousand. The lists never count: they page by
+name with a keyset cursor (name, id) and fetch one row more than they show to know whether
+another page follows. The buttons are POST forms under Django's CSRF protection; they change
+things the way the API does, through the deployments app's domain and scheduling functions.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import messages
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from rest_framework.exceptions import APIException
+
+from concurrency.models import ConcurrencyLimit
+from orchestrator.api.errors import drf_errors_to_locs, summary
+from runs.choices import StateType
+from runs.models import FlowRun
+from runs.views import RUN_ROW_FIELDS
+
+from . import domain, scheduling
+from .choices import WorkerStatus, WorkPoolStatus
+from .models import Deployment, DeploymentSchedule, Worker, WorkPool, WorkQueue
+
+PAGE_SIZE = 50
+RUNS_SHOWN = 20
+SCHEDULES_SHOWN = 50  # per deployment; the scheduler reads them all anyway
+QUEUES_SHOWN = 200
+WORKERS_SHOWN = 200
+
+# What a row of the deployments list reads; parameters and their schema can be large.
+DEPLOYMENT_ROW_FIELDS = (
+    "id",
+    "name",
+    "flow",
+    "flow__name",
+    "paused",
+    "status",
+    "tags",
+    "last_polled",
+    "work_queue_name",
+    "work_queue",
+    "work_queue__name",
+    "work_queue__work_pool",
+    "work_queue__work_pool__name",
+)
+POOL_ROW_FIELDS = ("id", "name", "type", "status", "is_paused", "concurrency_limit", "description")
+
+
+# -- paging by name -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NameCursor:
+    """A position in a list sorted by name: the name and id of the row it names.
+
+    Deployment names repeat across flows, so the id breaks ties; the id comes last in the
+    link (`name~id`) because a name may itself contain "~" but an id never does.
+    """
+
+    name: str
+    id: uuid.UUID
+
+    def __str__(self) -> str:
+        return f"{self.name}~{self.id}"
+
+    @classmethod
+    def of(cls, row) -> NameCursor:
+        return cls(row.name, row.pk)
+
+    @classmethod
+    def parse(cls, value: str | None) -> NameCursor | None:
+        """The cursor in a link, or None for a missing or mangled one (the first page)."""
+        name, found, ident = (value or "").rpartition("~")
+        if not found:
+            return None
+        try:
+            return cls(name, uuid.UUID(ident))
+        except ValueError:
+            return None
+
+
+@dataclass
+class NamePage:
+    rows: list
+    previous: NameCursor | None  # the cursor of the "Previous" link, if rows come before
+    next: NameCursor | None  # the cursor of the "Next" link, if rows come after
+
+
+def page_by_name(
+    rows: QuerySet, after: NameCursor | None, before: NameCursor | None, size: int = PAGE_SIZE
+) -> NamePage:
+    """One page of `rows` in (name, id) order after `after` or before `before`."""
+    if before is not None:
+        found = list(
+            rows.filter(
+                Q(name__lt=before.name) | Q(name=before.name, id__lt=before.id),
+                name__lte=before.name,  # the index range; the Q above breaks ties
+            ).order_by("-name", "-id")[: size + 1]
+        )
+        if len(found) > size:
+            page = found[:size][::-1]
+            return NamePage(page, NameCursor.of(page[0]), NameCursor.of(page[-1]))
+        after = None  # less than a page before the cursor: that is the first page
+    if after is not None:
+        rows = rows.filter(Q(name__gt=after.name) | Q(name=after.name, id__gt=after.id), name__gte=after.name)
+    found = list(rows.order_by("name", "id")[: size + 1])
+    page = found[:size]
+    return NamePage(
+        page,
+        NameCursor.of(page[0]) if after is not None and page else None,
+        NameCursor.of(page[-1]) if len(found) > size else None,
+    )
+
+
+def _cursors(request: HttpRequest) -> tuple[NameCursor | None, NameCursor | None]:
+    return NameCursor.parse(request.GET.get("after")), NameCursor.parse(request.GET.get("before"))
+
+
+def _recent_runs(runs: QuerySet) -> list[FlowRun]:
+    """The latest runs due by now, newest first (future scheduled runs are "upcoming")."""
+    return list(
+        runs.filter(expected_start_time__lte=timezone.now())
+        .select_related("flow")
+        .only(*RUN_ROW_FIELDS, "flow__name")
+        .order_by("-expected_start_time", "-id")[:RUNS_SHOWN]
+    )
+
+
+# -- deployments --------------------------------------------------------------------------
+
+
+class RunForm(forms.Form):
+    """Run now: parameters as a JSON object, merged over the deployment's defaults."""
+
+    parameters = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+    )
+
+    def clean_parameters(self) -> dict:
+        text = self.cleaned_data["parameters"].strip()
+        if not text:
+            return {}
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise forms.ValidationError(f"The parameters are not valid JSON: {exc}.") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError('The parameters must be a JSON object, such as {"name": "world"}.')
+        return value
+
+
+def _deployment_or_404(pk: uuid.UUID, *, for_update: bool = False) -> Deployment:
+    deployments = Deployment.objects.select_related("flow", "work_queue__work_pool")
+    if for_update:
+        deployments = deployments.select_for_update(of=("self",))
+    return get_object_or_404(deployments, pk=pk)
+
+
+def _attach_schedules(deployments: list[Deployment]) -> None:
+    """Give each deployment its schedules as `schedule_list`, in one query for the page."""
+    by_deployment: dict[uuid.UUID, list[DeploymentSchedule]] = {d.pk: [] for d in deployments}
+    if by_deployment:
+        found = (
+            DeploymentSchedule.objects.filter(deployment_id__in=list(by_deployment))
+            .only("id", "deployment_id", "schedule", "active")
+            .order_by("created", "id")[: len(by_deployment) * SCHEDULES_SHOWN]
+        )
+        for schedule in found:
+            by_deployment[schedule.deployment_id].append(schedule)
+    for deployment in deployments:
+        deployment.schedule_list = by_deployment[deployment.pk]
+
+
+def deployments_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:255]
+    deployments = Deployment.objects.select_related("flow", "work_queue__work_pool").only(*DEPLOYMENT_ROW_FIELDS)
+    if query:
+        deployments = deployments.filter(Q(name__icontains=query) | Q(flow__name__icontains=query))
+    page = page_by_name(deployments, *_cursors(request))
+    _attach_schedules(page.rows)
+    return render(request, "deployments/list.html", {"section": "deployments", "page": page, "query": query})
+
+
+def _deployment_page(
+    request: HttpRequest, deployment: Deployment, run_form: RunForm, status: int = 200
+) -> HttpResponse:
+    runs = FlowRun.objects.filter(deployment_id=deployment.pk)
+    upcoming = list(
+        runs.filter(state_type=StateType.SCHEDULED, next_scheduled_start_time__isnull=False)
+        .only(*RUN_ROW_FIELDS, "next_scheduled_start_time")
+        .order_by("next_scheduled_start_time", "id")[: RUNS_SHOWN + 1]
+    )
+    limit = None
+    if deployment.concurrency_limit_id:
+        limit = (
+            ConcurrencyLimit.objects.filter(pk=deployment.concurrency_limit_id).only("limit", "active_slots").first()
+        )
+    return render(
+        request,
+        "deployments/deployment.html",
+        {
+            "section": "deployments",
+            "deployment": deployment,
+            "schedules": list(deployment.schedules.order_by("created", "id")[:SCHEDULES_SHOWN]),
+            "upcoming": upcoming[:RUNS_SHOWN],
+            "upcoming_truncated": len(upcoming) > RUNS_SHOWN,
+            "recent": _recent_runs(runs),
+            "runs_shown": RUNS_SHOWN,
+            "concurrency": limit,
+            "run_form": run_form,
+        },
+        status=status,
+    )
+
+
+def deployment_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    deployment = _deployment_or_404(pk)
+    initial = json.dumps(deployment.parameters or {}, indent=2, sort_keys=True, ensure_ascii=False)
+    return _deployment_page(request, deployment, RunForm(initial={"parameters": initial}))
+
+
+def _error_text(exc: APIException) -> str:
+    if isinstance(exc.detail, str):
+        return str(exc.detail)
+    return summary(drf_errors_to_locs(exc.detail, ())) or "The run could not be created."
+
+
+@require_POST
+def deployment_run(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """Create a run of the deployment now and open its page; on a refusal, say why."""
+    deployment = _deployment_or_404(pk)
+    form = RunForm(request.POST)
+    if form.is_valid():
+        try:
+            run, _ = domain.create_run(deployment, {"parameters": form.cleaned_data["parameters"]})
+        except APIException as exc:  # the domain refuses with the API's errors (Conflict, ...)
+            form.add_error(None, _error_text(exc))
+        else:
+            return redirect("flow-run", run.pk)
+    # Take the browser to the form, which keeps what was typed.
+    form.fields["parameters"].widget.attrs.update({"autofocus": True, "aria-invalid": "true"})
+    return _deployment_page(request, deployment, form, status=400)
+
+
+@require_POST
+def deployment_pause(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """Pause the schedules: no new runs, and the scheduler's runs not yet started go."""
+    with transaction.atomic():
+        deployment = _deployment_or_404(pk, for_update=True)
+        if deployment.paused:
+            messages.info(request, "This deployment was already paused.")
+        else:
+            Deployment.objects.filter(pk=deployment.pk).update(paused=True, updated=timezone.now())
+            removed = scheduling.delete_scheduled_runs(deployment)
+            removed_text = f"{removed} scheduled run{'' if removed == 1 else 's'}" if removed else "no scheduled runs"
+            messages.success(request, f"Deployment paused; {removed_text} removed.")
+    return redirect("deployment", deployment.pk)
+
+
+@require_POST
+def deployment_resume(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """Resume the schedules: the next runs are scheduled at once."""
+    with transaction.atomic():
+        deployment = _deployment_or_404(pk, for_update=True)
+        if not deployment.paused:
+            messages.info(request, "This deployment was not paused.")
+        else:
+            Deployment.objects.filter(pk=deployment.pk).update(paused=False, updated=timezone.now())
+            deployment.paused = False
+            created = len(scheduling.schedule_deployment(deployment))
+            if created:
+                messages.success(request, f"Deployment resumed; {created} run{'' if created == 1 else 's'} scheduled.")
+            else:
+                messages.success(request, "Deployment resumed. It has no active schedule, so no runs were scheduled.")
+    return redirect("deployment", deployment.pk)
+
+
+# -- work pools ---------------------------------------------------------------------------
+
+
+def _counts(rows: QuerySet, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """How many of `rows` each pool in `ids` has, in one grouped query."""
+    if not ids:
+        return {}
+    grouped = rows.filter(work_pool_id__in=ids).values("work_pool_id").annotate(n=Count("id")).order_by()
+    return {row["work_pool_id"]: row["n"] for row in grouped}
+
+
+def work_pools_list(request: HttpRequest) -> HttpResponse:
+    page = page_by_name(WorkPool.objects.only(*POOL_ROW_FIELDS), *_cursors(request))
+    ids = [pool.pk for pool in page.rows]
+    online = _counts(Worker.objects.filter(status=WorkerStatus.ONLINE), ids)
+    queues = _counts(WorkQueue.objects.all(), ids)
+    for pool in page.rows:
+        pool.online_workers = online.get(pool.pk, 0)
+        pool.queue_count = queues.get(pool.pk, 0)
+    return render(request, "deployments/work_pools.html", {"section": "work-pools", "page": page})
+
+
+def work_pool_detail(request: HttpRequest, name: str) -> HttpResponse:
+    pool = get_object_or_404(WorkPool.objects.select_related("default_queue"), name=name)
+    queues = list(WorkQueue.objects.filter(work_pool=pool).order_by("priority", "name")[: QUEUES_SHOWN + 1])
+    workers = list(Worker.objects.filter(work_pool=pool).order_by("-last_heartbeat_time", "id")[: WORKERS_SHOWN + 1])
+    return render(
+        request,
+        "deployments/work_pool.html",
+        {
+            "section": "work-pools",
+            "pool": pool,
+            "queues": queues[:QUEUES_SHOWN],
+            "queues_truncated": len(queues) > QUEUES_SHOWN,
+            "workers": workers[:WORKERS_SHOWN],
+            "workers_truncated": len(workers) > WORKERS_SHOWN,
+            "recent": _recent_runs(FlowRun.objects.filter(work_pool_id=pool.pk)),
+            "runs_shown": RUNS_SHOWN,
+        },
+    )
+
+
+def _set_pool_paused(request: HttpRequest, name: str, paused: bool) -> HttpResponse:
+    """Pause or resume a pool as PATCH /api/work_pools/<name> does: a paused pool is PAUSED;
+    a resumed one is READY if a worker is online, else NOT_READY."""
+    with transaction.atomic():
+        pool = get_object_or_404(WorkPool.objects.select_for_update(), name=name)
+        if pool.is_paused == paused:
+            messages.info(request, f"This work pool was {'already' if paused else 'not'} paused.")
+        else:
+            pool.is_paused = paused
+            if paused:
+                pool.status = WorkPoolStatus.PAUSED
+            elif pool.status == WorkPoolStatus.PAUSED:
+                online = pool.workers.filter(status=WorkerStatus.ONLINE).exists()
+                pool.status = WorkPoolStatus.READY if online else WorkPoolStatus.NOT_READY
+            pool.last_transitioned_status_at = pool.updated = timezone.now()
+            pool.save(update_fields=["is_paused", "status", "last_transitioned_status_at", "updated"])
+            if paused:
+                messages.success(request, "Work pool paused.")
+            else:
+                messages.success(request, "Work pool resumed: workers get runs from it again.")
+    return redirect("work-pool", pool.name)
+
+
+@require_POST
+def work_pool_pause(request: HttpRequest, name: str) -> HttpResponse:
+    return _set_pool_paused(request, name, True)
+
+
+@require_POST
+def work_pool_resume(request: HttpRequest, name: str) -> HttpResponse:
+    return _set_pool_paused(request, name, False)
