@@ -20,6 +20,7 @@ from runs.choices import StateType
 from runs.deletion import delete_flow_runs
 from runs.models import FlowRun, FlowRunState, default_flow_run_policy
 from runs.orchestration.states import compact_details, iso
+from runs.signals import flow_run_states_written
 
 from . import schedules
 from .models import Deployment, DeploymentSchedule
@@ -134,7 +135,7 @@ def schedule_deployment(
         # and only the rows that really went in get their first state.
         FlowRun.objects.bulk_create([run for run, _ in fresh], ignore_conflicts=True)
         inserted = set(FlowRun.objects.filter(id__in=[run.id for run, _ in fresh]).values_list("id", flat=True))
-        states = []
+        states, written = [], []
         for run, when in fresh:
             if run.id not in inserted:
                 continue
@@ -147,9 +148,11 @@ def schedule_deployment(
                 state_details=compact_details({"flow_run_id": str(run.id), "scheduled_time": iso(when)}),
             )
             states.append(state)
+            written.append((run, state))
             run.state_id = state.id
         FlowRunState.objects.bulk_create(states)
         FlowRun.objects.bulk_update([run for run, _ in fresh if run.id in inserted], ["state"])
+        flow_run_states_written.send(sender=FlowRun, states=written)
     return sorted(inserted, key=str)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 
+from runs import signals
 from runs.models import FlowRun, FlowRunState, TaskRun, TaskRunState
 
 from . import policies
@@ -84,6 +85,8 @@ def set_flow_run_state(
         rules = policies.MINIMAL_FLOW_POLICY if force else (policy or policies.CORE_FLOW_POLICY)
         _orchestrate(ctx, [*rules, *policies.FLOW_BOOKKEEPING], _write_flow_state)
         run.save()
+        if ctx.wrote_state:
+            signals.flow_run_states_written.send(sender=FlowRun, states=[(run, run.state)])
     return ctx
 
 

@@ -10,6 +10,7 @@ import pytest
 from django.template.loader import render_to_string
 from django.test import Client
 
+from artifacts import domain as artifacts
 from runs import views
 from runs.models import Flow, FlowRun, Log, TaskRun
 from runs.orchestration import engine
@@ -371,9 +372,21 @@ def test_the_flow_run_page_uses_a_bounded_number_of_queries(client, flow, django
     for i in range(20):
         task = task_run_in(run, "COMPLETED", run_name=f"task-{i}", dynamic_key=str(i))
         Log.objects.create(name="prefect", level=20, message="x", timestamp=T0, flow_run_id=run.pk, task_run_id=task.pk)
+        artifacts.create_artifact({"key": f"report-{i}", "type": "markdown", "data": "# hi", "flow_run_id": run.pk})
 
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(8):
         page(client, f"/runs/flow-run/{run.pk}")
+
+
+def test_the_flow_run_page_lists_the_artifacts_the_run_created(client, flow):
+    run = flow_run_in(flow, "COMPLETED")
+    artifacts.create_artifact({"key": "weekly-report", "type": "markdown", "data": "# Sales", "flow_run_id": run.pk})
+
+    html = page(client, f"/runs/flow-run/{run.pk}")
+
+    assert 'href="#artifacts"' in html
+    assert 'id="run-artifacts"' in html
+    assert "weekly-report" in html
 
 
 def test_an_unknown_flow_run_is_404(client, db):
