@@ -14,7 +14,7 @@ from orchestrator.api.errors import BodyInvalid, NotFound
 from orchestrator.api.filters import FilterError, parse_filters, parse_time
 from orchestrator.api.views import body_of, offset_of, sort_of
 from runs.choices import FAILURES, TERMINAL, StateType
-from runs.filters import FLOW_RUN_SORTS, flow_run_body_filters, task_run_body_filters
+from runs.filters import FLOW_RUN_SORTS, flow_run_body_filters, related, task_run_body_filters
 from runs.models import FlowRun, TaskRun
 from runs.orchestration.states import iso
 from runs.queries import BucketIndex
@@ -131,9 +131,7 @@ class TaskRunDashboardCountsView(APIView):
 
 
 def _extra_filters() -> dict:
-    from runs.filters import _related
-
-    return {"work_pools": _related("work_pools", "task_run"), "work_queues": _related("work_queues", "task_run")}
+    return {"work_pools": related("work_pools", "task_run"), "work_queues": related("work_queues", "task_run")}
 
 
 class TaskRunCountByStateView(APIView):
