@@ -1,6 +1,7 @@
 # The README's two commands:
 #   make serve   install into .venv, migrate the default SQLite database, serve on 127.0.0.1:4200
-#   make test    install the test tools and run the whole suite (SQLite, then PostgreSQL if reachable)
+#   make test    install the test tools and run the whole suite (SQLite, then PostgreSQL if reachable);
+#                the browser tests (tests/browser/, headless Chromium) run in the SQLite pass only
 
 PYTHON ?= python3
 VENV := .venv
@@ -47,10 +48,12 @@ test-sqlite: install-test
 	ORCHESTRATOR_PREFECT_PYTHON=$(CURDIR)/$(PREFECT_VENV)/bin/python $(BIN)/pytest $(PYTEST_ARGS)
 
 # Skipped (with a message) when no PostgreSQL answers, unless ORCHESTRATOR_REQUIRE_POSTGRES=1 (CI).
+# The browser tests walk the same templates and views whatever the database, and the unit tests
+# run every page's queries on both, so they run once (in the SQLite pass) to keep the suite short.
 test-postgres: install-test
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(TEST_POSTGRES_URL)'.rsplit('/',1)[0] + '/postgres', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "== PostgreSQL run =="; \
-		ORCHESTRATOR_TEST_DATABASE_URL=$(TEST_POSTGRES_URL) ORCHESTRATOR_PREFECT_PYTHON=$(CURDIR)/$(PREFECT_VENV)/bin/python $(BIN)/pytest $(PYTEST_ARGS); \
+		ORCHESTRATOR_TEST_DATABASE_URL=$(TEST_POSTGRES_URL) ORCHESTRATOR_PREFECT_PYTHON=$(CURDIR)/$(PREFECT_VENV)/bin/python $(BIN)/pytest --ignore=tests/browser $(PYTEST_ARGS); \
 	elif [ "$$ORCHESTRATOR_REQUIRE_POSTGRES" = "1" ]; then \
 		echo "PostgreSQL is required but not reachable at $(TEST_POSTGRES_URL)"; exit 1; \
 	else \

@@ -2,21 +2,19 @@
 
 Every query has a LIMIT and follows an index of artifacts.models. Lists never read `data`
 (a markdown report can be large) except for the few small types they preview, and page with a
-keyset cursor rather than an offset.
+keyset cursor (orchestrator.paging) rather than an offset.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from orchestrator.paging import Keyset, paginate
 from runs.models import FlowRun, TaskRun
 
 from . import markdown
@@ -29,82 +27,48 @@ LOOSE_SHOWN = 20  # recent artifacts without a key on the first page
 RAW_SHOWN = 200_000  # characters of raw data shown on an artifact's page
 
 
-@dataclass(frozen=True)
-class Cursor:
-    """A position in a list ordered by (time, id), newest first."""
-
-    time: dt.datetime
-    id: uuid.UUID
-
-    FORMAT = "%Y%m%dT%H%M%S.%fZ"
-
-    def __str__(self) -> str:
-        return f"{self.time.astimezone(dt.UTC).strftime(self.FORMAT)}~{self.id}"
-
-    @classmethod
-    def parse(cls, value: str | None) -> Cursor | None:
-        stamp, _, ident = (value or "").partition("~")
-        try:
-            return cls(dt.datetime.strptime(stamp, cls.FORMAT).replace(tzinfo=dt.UTC), uuid.UUID(ident))
-        except ValueError:
-            return None
-
-
-def page_after(
-    rows: QuerySet, field: str, cursor: Cursor | None, size: int | None = None
-) -> tuple[list, Cursor | None]:
-    """Up to `size` rows older than `cursor` by (field, id), and the cursor of the next page."""
-    size = size or PAGE_SIZE
-    if cursor is not None:
-        rows = rows.filter(
-            Q(**{f"{field}__lt": cursor.time}) | Q(**{field: cursor.time, "id__lt": cursor.id}),
-            **{f"{field}__lte": cursor.time},  # the index range; the Q above breaks ties
-        )
-    found = list(rows.order_by(f"-{field}", "-id")[: size + 1])
-    page = found[:size]
-    following = Cursor(getattr(page[-1], field), page[-1].pk) if len(found) > size else None
-    return page, following
+# Lists are newest first; their links say "older" and "newer".
+NEWEST_UPDATED = Keyset("updated", descending=True, times=True)
+NEWEST_CREATED = Keyset("created", descending=True, times=True)
 
 
 def artifact_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    cursor = Cursor.parse(request.GET.get("older"))
 
     collections = ArtifactCollection.objects.only(*LIST_FIELDS, "latest_id")
     if query:
         collections = collections.filter(key__icontains=query)
-    page, older = page_after(collections, "updated", cursor)
+    page = paginate(request, collections, NEWEST_UPDATED, PAGE_SIZE, after="older", before="newer")
 
     loose = []
-    if cursor is None and not query:
+    if not page.paged and not query:
         loose = list(
             Artifact.objects.filter(key__isnull=True).only(*LIST_FIELDS).order_by("-created", "-id")[:LOOSE_SHOWN]
         )
 
-    runs = flow_run_names([c.flow_run_id for c in page] + [a.flow_run_id for a in loose])
-    shown = previews([(c.latest_id, c.type) for c in page] + [(a.pk, a.type) for a in loose])
+    runs = flow_run_names([c.flow_run_id for c in page.rows] + [a.flow_run_id for a in loose])
+    shown = previews([(c.latest_id, c.type) for c in page.rows] + [(a.pk, a.type) for a in loose])
     return render(
         request,
         "artifacts/list.html",
         {
             "section": "artifacts",
             "query": query,
-            "collections": [(c, runs.get(c.flow_run_id), shown.get(c.latest_id, {})) for c in page],
-            "older": older,
-            "paged": cursor is not None,
+            "collections": [(c, runs.get(c.flow_run_id), shown.get(c.latest_id, {})) for c in page.rows],
+            "page": page,
             "loose": [(a, runs.get(a.flow_run_id), shown.get(a.pk, {})) for a in loose],
         },
     )
 
 
 def artifact_key(request: HttpRequest, key: str) -> HttpResponse:
-    cursor = Cursor.parse(request.GET.get("older"))
-    versions, older = page_after(Artifact.objects.filter(key=key).only(*LIST_FIELDS), "created", cursor)
+    versions = Artifact.objects.filter(key=key).only(*LIST_FIELDS)
+    page = paginate(request, versions, NEWEST_CREATED, PAGE_SIZE, after="older", before="newer")
     collection = ArtifactCollection.objects.filter(key=key).only("key", "latest_id").first()
-    if not versions and collection is None and cursor is None:
+    if not page.rows and collection is None and not page.paged:
         raise Http404("No artifact has this key")
-    runs = flow_run_names(v.flow_run_id for v in versions)
-    shown = previews((v.pk, v.type) for v in versions)
+    runs = flow_run_names(v.flow_run_id for v in page.rows)
+    shown = previews((v.pk, v.type) for v in page.rows)
     return render(
         request,
         "artifacts/key.html",
@@ -112,9 +76,8 @@ def artifact_key(request: HttpRequest, key: str) -> HttpResponse:
             "section": "artifacts",
             "key": key,
             "latest_id": collection.latest_id if collection else None,
-            "versions": [(v, runs.get(v.flow_run_id), shown.get(v.pk, {})) for v in versions],
-            "older": older,
-            "paged": cursor is not None,
+            "versions": [(v, runs.get(v.flow_run_id), shown.get(v.pk, {})) for v in page.rows],
+            "page": page,
         },
     )
 

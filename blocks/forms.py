@@ -299,7 +299,9 @@ class BlockDocumentForm(forms.Form):
                 max_length=NAME_MAX_LENGTH,
                 validators=[NAME_VALIDATOR],
                 help_text="How your code loads it: lowercase letters, numbers and dashes.",
-                widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "pattern": "[a-z0-9-]+"}),
+                # Browsers compile `pattern` with the RegExp `v` flag, where a bare "-" in a
+                # class is a syntax error (and the check silently off): escape it.
+                widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "pattern": r"[a-z0-9\-]+"}),
             )
         for described in self.described:
             form_field = self._field(described, (block_choices or {}).get(described.name, []))

@@ -6,7 +6,7 @@ blocks.documents, as the API does. Secrets never reach the page: documents are s
 their secrets masked, and the edit form sends the mask back to mean "unchanged".
 
 Every query has a LIMIT and follows an index of blocks.models; the lists page by name with a
-keyset cursor (name, id), like the deployments list, and never count.
+keyset cursor on (name, id) (orchestrator.paging), and never count.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import APIException
 
-from deployments.views import NameCursor, page_by_name
 from orchestrator.api.errors import Conflict
+from orchestrator.paging import BY_NAME, paginate
 
 from . import crypto, documents
 from .forms import MISSING, REFERENCE_CHOICES, BlockDocumentForm, Kind, describe, masked
@@ -45,10 +45,6 @@ DOCUMENT_ROW_FIELDS = (
     "block_schema__capabilities",
 )
 TYPE_ROW_FIELDS = ("id", "name", "slug", "description", "documentation_url", "is_protected")
-
-
-def _cursors(request: HttpRequest) -> tuple[NameCursor | None, NameCursor | None]:
-    return NameCursor.parse(request.GET.get("after")), NameCursor.parse(request.GET.get("before"))
 
 
 def _latest_schema(block_type: BlockType) -> BlockSchema | None:
@@ -85,7 +81,7 @@ def blocks_list(request: HttpRequest) -> HttpResponse:
         rows = rows.filter(block_type=block_type) if block_type else rows.none()
     if query:
         rows = rows.filter(name__icontains=query)
-    page = page_by_name(rows, *_cursors(request), size=PAGE_SIZE)
+    page = paginate(request, rows, BY_NAME, PAGE_SIZE)
     return render(
         request,
         "blocks/list.html",
@@ -115,7 +111,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
     types = BlockType.objects.only(*TYPE_ROW_FIELDS)
     if query:
         types = types.filter(name__icontains=query)
-    page = page_by_name(_with_capabilities(types), *_cursors(request), size=PAGE_SIZE)
+    page = paginate(request, _with_capabilities(types), BY_NAME, PAGE_SIZE)
     return render(request, "blocks/catalog.html", {"section": "blocks", "page": page, "query": query})
 
 

@@ -6,7 +6,7 @@ tag limit is named `tag:<tag>`, a deployment's limit `deployment:<id>`, anything
 global limit. Deployment limits belong to their deployment and are shown read-only here.
 
 Every query has a LIMIT and follows the unique index on the name; the lists page by name
-with a keyset cursor (as the deployments list does) and never count. The buttons are POST
+with a keyset cursor (orchestrator.paging) and never count. The buttons are POST
 forms under Django's CSRF protection.
 """
 
@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from deployments.models import Deployment
-from deployments.views import NameCursor, page_by_name
+from orchestrator.paging import BY_NAME, paginate
 from runs.models import TaskRun
 
 from . import slots
@@ -153,12 +153,7 @@ def limits_list(request: HttpRequest) -> HttpResponse:
     kind = request.GET.get("tab", GLOBAL)
     if kind not in dict(TABS):
         kind = GLOBAL
-    page = page_by_name(
-        _of_kind(kind),
-        NameCursor.parse(request.GET.get("after")),
-        NameCursor.parse(request.GET.get("before")),
-        PAGE_SIZE,
-    )
+    page = paginate(request, _of_kind(kind), BY_NAME, PAGE_SIZE)
     _decorate(page.rows, kind)
     return render(
         request,

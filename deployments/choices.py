@@ -1,4 +1,4 @@
-"""Statuses of deployments, work pools, work queues and workers."""
+"""Statuses of deployments, work pools, work queues and workers, with the colour each wears."""
 
 from django.db import models
 
@@ -23,6 +23,18 @@ class WorkQueueStatus(models.TextChoices):
 class WorkerStatus(models.TextChoices):
     ONLINE = "ONLINE"
     OFFLINE = "OFFLINE"
+
+
+# Badge colours of the statuses of deployments, pools, queues and workers; the CSS classes
+# `.state-<colour>` in static/css/orchestrator.css give them their look, as for run states
+# (runs.choices.COLORS). A paused pool or queue wears the colour of a paused run.
+STATUS_COLORS = {
+    DeploymentStatus.READY: "ready",
+    DeploymentStatus.NOT_READY: "not-ready",
+    WorkPoolStatus.PAUSED: "paused",
+    WorkerStatus.ONLINE: "online",
+    WorkerStatus.OFFLINE: "offline",
+}
 
 
 class CollisionStrategy(models.TextChoices):

@@ -2,8 +2,7 @@
 
 Every query has a LIMIT and follows an index of deployments.models or runs.models, so a page
 costs the same with ten deployments or ten thousand. The lists never count: they page by
-name with a keyset cursor (name, id) and fetch one row more than they show to know whether
-another page follows. The buttons are POST forms under Django's CSRF protection; they change
+name with a keyset cursor on (name, id) (orchestrator.paging). The buttons are POST forms under Django's CSRF protection; they change
 things the way the API does, through the deployments app's domain and scheduling functions.
 """
 
@@ -11,7 +10,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 
 from django import forms
 from django.contrib import messages
@@ -25,6 +23,7 @@ from rest_framework.exceptions import APIException
 
 from concurrency.models import ConcurrencyLimit
 from orchestrator.api.errors import drf_errors_to_locs, summary
+from orchestrator.paging import BY_NAME, paginate
 from runs.choices import StateType
 from runs.models import FlowRun
 from runs.views import RUN_ROW_FIELDS
@@ -56,76 +55,6 @@ DEPLOYMENT_ROW_FIELDS = (
     "work_queue__work_pool__name",
 )
 POOL_ROW_FIELDS = ("id", "name", "type", "status", "is_paused", "concurrency_limit", "description")
-
-
-# -- paging by name -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NameCursor:
-    """A position in a list sorted by name: the name and id of the row it names.
-
-    Deployment names repeat across flows, so the id breaks ties; the id comes last in the
-    link (`name~id`) because a name may itself contain "~" but an id never does.
-    """
-
-    name: str
-    id: uuid.UUID
-
-    def __str__(self) -> str:
-        return f"{self.name}~{self.id}"
-
-    @classmethod
-    def of(cls, row) -> NameCursor:
-        return cls(row.name, row.pk)
-
-    @classmethod
-    def parse(cls, value: str | None) -> NameCursor | None:
-        """The cursor in a link, or None for a missing or mangled one (the first page)."""
-        name, found, ident = (value or "").rpartition("~")
-        if not found:
-            return None
-        try:
-            return cls(name, uuid.UUID(ident))
-        except ValueError:
-            return None
-
-
-@dataclass
-class NamePage:
-    rows: list
-    previous: NameCursor | None  # the cursor of the "Previous" link, if rows come before
-    next: NameCursor | None  # the cursor of the "Next" link, if rows come after
-
-
-def page_by_name(
-    rows: QuerySet, after: NameCursor | None, before: NameCursor | None, size: int = PAGE_SIZE
-) -> NamePage:
-    """One page of `rows` in (name, id) order after `after` or before `before`."""
-    if before is not None:
-        found = list(
-            rows.filter(
-                Q(name__lt=before.name) | Q(name=before.name, id__lt=before.id),
-                name__lte=before.name,  # the index range; the Q above breaks ties
-            ).order_by("-name", "-id")[: size + 1]
-        )
-        if len(found) > size:
-            page = found[:size][::-1]
-            return NamePage(page, NameCursor.of(page[0]), NameCursor.of(page[-1]))
-        after = None  # less than a page before the cursor: that is the first page
-    if after is not None:
-        rows = rows.filter(Q(name__gt=after.name) | Q(name=after.name, id__gt=after.id), name__gte=after.name)
-    found = list(rows.order_by("name", "id")[: size + 1])
-    page = found[:size]
-    return NamePage(
-        page,
-        NameCursor.of(page[0]) if after is not None and page else None,
-        NameCursor.of(page[-1]) if len(found) > size else None,
-    )
-
-
-def _cursors(request: HttpRequest) -> tuple[NameCursor | None, NameCursor | None]:
-    return NameCursor.parse(request.GET.get("after")), NameCursor.parse(request.GET.get("before"))
 
 
 def _recent_runs(runs: QuerySet) -> list[FlowRun]:
@@ -189,7 +118,7 @@ def deployments_list(request: HttpRequest) -> HttpResponse:
     deployments = Deployment.objects.select_related("flow", "work_queue__work_pool").only(*DEPLOYMENT_ROW_FIELDS)
     if query:
         deployments = deployments.filter(Q(name__icontains=query) | Q(flow__name__icontains=query))
-    page = page_by_name(deployments, *_cursors(request))
+    page = paginate(request, deployments, BY_NAME, PAGE_SIZE)
     _attach_schedules(page.rows)
     return render(request, "deployments/list.html", {"section": "deployments", "page": page, "query": query})
 
@@ -300,7 +229,7 @@ def _counts(rows: QuerySet, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
 
 
 def work_pools_list(request: HttpRequest) -> HttpResponse:
-    page = page_by_name(WorkPool.objects.only(*POOL_ROW_FIELDS), *_cursors(request))
+    page = paginate(request, WorkPool.objects.only(*POOL_ROW_FIELDS), BY_NAME, PAGE_SIZE)
     ids = [pool.pk for pool in page.rows]
     online = _counts(Worker.objects.filter(status=WorkerStatus.ONLINE), ids)
     queues = _counts(WorkQueue.objects.all(), ids)

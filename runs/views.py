@@ -2,19 +2,18 @@
 
 Every query here has a LIMIT and follows an index of runs.models, so a page costs the same
 with ten runs or two hundred thousand. The runs list never counts: it pages with a keyset
-cursor on (expected_start_time, id) and fetches one row more than it shows to know whether
-an older page exists.
+cursor (orchestrator.paging) on (expected_start_time, id), newest first, the runs never given
+a state (no expected start time) last.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+
+from orchestrator.paging import Keyset, paginate
 
 from .choices import COLORS, StateType
 from .models import Flow, FlowRun, FlowRunState, Log, TaskRun
@@ -26,6 +25,9 @@ STATES_SHOWN = 500
 TASK_RUNS_SHOWN = 500
 SUBFLOWS_SHOWN = 100
 LOGS_SHOWN = 1000
+
+# The runs list's order: newest expected start first; the links say "older" and "newer".
+RUNS_ORDER = Keyset("expected_start_time", descending=True, times=True, nullable=True)
 
 # What a row of a runs table reads; the rest (parameters, context) can be large.
 RUN_ROW_FIELDS = (
@@ -39,98 +41,6 @@ RUN_ROW_FIELDS = (
     "end_time",
     "total_run_time",
 )
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """A position in the runs list: the expected start time and id of the run it names.
-
-    The list shows runs with a time newest first, then the few without one (never given a
-    state) by id; each part is read with its own index-ordered query, so the order is the
-    same on SQLite and PostgreSQL, which sort NULLs differently.
-    """
-
-    time: dt.datetime | None
-    id: uuid.UUID
-
-    FORMAT = "%Y%m%dT%H%M%S.%fZ"
-
-    def __str__(self) -> str:
-        stamp = self.time.astimezone(dt.UTC).strftime(self.FORMAT) if self.time else ""
-        return f"{stamp}~{self.id}"
-
-    @classmethod
-    def of(cls, run: FlowRun) -> Cursor:
-        return cls(run.expected_start_time, run.pk)
-
-    @classmethod
-    def parse(cls, value: str | None) -> Cursor | None:
-        """The cursor in a link, or None for a missing or mangled one (the first page)."""
-        stamp, _, ident = (value or "").partition("~")
-        try:
-            time = dt.datetime.strptime(stamp, cls.FORMAT).replace(tzinfo=dt.UTC) if stamp else None
-            return cls(time, uuid.UUID(ident))
-        except ValueError:
-            return None
-
-
-def _older_than(runs: QuerySet, cursor: Cursor | None, limit: int) -> list[FlowRun]:
-    """Up to `limit` runs that follow `cursor` in list order (all from the top without one)."""
-    rows: list[FlowRun] = []
-    if cursor is None or cursor.time is not None:
-        timed = runs.filter(expected_start_time__isnull=False)
-        if cursor is not None:
-            timed = timed.filter(
-                Q(expected_start_time__lt=cursor.time) | Q(expected_start_time=cursor.time, id__lt=cursor.id),
-                expected_start_time__lte=cursor.time,  # the index range; the Q above breaks ties
-            )
-        rows = list(timed.order_by("-expected_start_time", "-id")[:limit])
-    if len(rows) < limit:
-        untimed = runs.filter(expected_start_time__isnull=True)
-        if cursor is not None and cursor.time is None:
-            untimed = untimed.filter(id__lt=cursor.id)
-        rows += untimed.order_by("-id")[: limit - len(rows)]
-    return rows
-
-
-def _newer_than(runs: QuerySet, cursor: Cursor, limit: int) -> list[FlowRun]:
-    """Up to `limit` runs that precede `cursor` in list order, nearest first."""
-    rows: list[FlowRun] = []
-    if cursor.time is None:
-        rows = list(runs.filter(expected_start_time__isnull=True, id__gt=cursor.id).order_by("id")[:limit])
-    if len(rows) < limit:
-        timed = runs.filter(expected_start_time__isnull=False)
-        if cursor.time is not None:
-            timed = timed.filter(
-                Q(expected_start_time__gt=cursor.time) | Q(expected_start_time=cursor.time, id__gt=cursor.id),
-                expected_start_time__gte=cursor.time,
-            )
-        rows += timed.order_by("expected_start_time", "id")[: limit - len(rows)]
-    return rows
-
-
-@dataclass
-class RunsPage:
-    runs: list[FlowRun]
-    newer: Cursor | None  # the cursor of the "Newer" link, if there are newer runs
-    older: Cursor | None  # the cursor of the "Older" link, if there are older runs
-
-
-def page_of_runs(runs: QuerySet, older: Cursor | None, newer: Cursor | None, size: int = PAGE_SIZE) -> RunsPage:
-    """One page of `runs` after `older` or before `newer`, with the cursors of its neighbours."""
-    if newer is not None:
-        rows = _newer_than(runs, newer, size + 1)
-        if len(rows) > size:
-            page = rows[:size][::-1]
-            return RunsPage(page, Cursor.of(page[0]), Cursor.of(page[-1]))
-        older = None  # less than a page above the cursor: that is the first page
-    rows = _older_than(runs, older, size + 1)
-    page = rows[:size]
-    return RunsPage(
-        page,
-        Cursor.of(page[0]) if older is not None and page else None,
-        Cursor.of(page[-1]) if len(rows) > size else None,
-    )
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:
@@ -157,7 +67,7 @@ def runs_list(request: HttpRequest, section: str = "runs") -> HttpResponse:
         runs = runs.filter(state_type__in=states)
     if flow_id:
         runs = runs.filter(flow_id=flow_id)
-    page = page_of_runs(runs, Cursor.parse(request.GET.get("older")), Cursor.parse(request.GET.get("newer")))
+    page = paginate(request, runs, RUNS_ORDER, PAGE_SIZE, after="older", before="newer")
 
     return render(
         request,

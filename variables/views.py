@@ -1,7 +1,7 @@
 """Dashboard pages of variables: the list with search, and the create, edit and delete forms.
 
-Lists are bounded and follow the unique index on the name: they page by name ("after")
-rather than by offset.
+Lists are bounded and follow the unique index on the name: they page by name with a keyset
+cursor (orchestrator.paging) rather than by offset.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
+
+from orchestrator.paging import BY_NAME, paginate
 
 from .forms import VariableForm
 from .models import Variable
@@ -29,23 +31,18 @@ def preview(value) -> str:
 
 def variable_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    after = request.GET.get("after", "")
-    variables = Variable.objects.order_by("name")
+    variables = Variable.objects.all()
     if query:
         variables = variables.filter(name__icontains=query)
-    if after:
-        variables = variables.filter(name__gt=after)
-    found = list(variables[: PAGE_SIZE + 1])
-    page = found[:PAGE_SIZE]
+    page = paginate(request, variables, BY_NAME, PAGE_SIZE)
     return render(
         request,
         "variables/list.html",
         {
             "section": "variables",
             "query": query,
-            "variables": [(variable, preview(variable.value)) for variable in page],
-            "next_after": page[-1].name if len(found) > PAGE_SIZE else None,
-            "paged": bool(after),
+            "variables": [(variable, preview(variable.value)) for variable in page.rows],
+            "page": page,
         },
     )
 

@@ -15,22 +15,11 @@ from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
 from deployments import schedules
-from deployments.choices import DeploymentStatus, WorkerStatus, WorkPoolStatus
+from deployments.choices import STATUS_COLORS
 
 register = template.Library()
 
 DASH = "—"
-
-# Badge colours of the statuses of deployments, pools, queues and workers; the CSS classes
-# `.state-<colour>` in static/css/orchestrator.css give them their look, as for run states.
-# A paused pool or queue wears the colour of a paused run.
-STATUS_COLORS = {
-    DeploymentStatus.READY: "ready",
-    DeploymentStatus.NOT_READY: "not-ready",
-    WorkPoolStatus.PAUSED: "paused",
-    WorkerStatus.ONLINE: "online",
-    WorkerStatus.OFFLINE: "offline",
-}
 
 
 @register.filter

@@ -82,6 +82,8 @@ def test_the_list_pages_with_an_older_link(client, monkeypatch):
     assert keys_listed(second) == ["key-2", "key-1"]
     assert keys_listed(third) == ["key-0"]
     assert 'rel="next"' not in third
+    newer = re.search(r'rel="prev" href="([^"]+)"', third).group(1).replace("&amp;", "&")
+    assert keys_listed(page(client, f"/artifacts/{newer}")) == ["key-2", "key-1"]
     assert keys_listed(page(client, "/artifacts/?older=garbage")) == ["key-4", "key-3"]
 
 
