@@ -463,6 +463,29 @@ SYSTEM_BLOCKS: list[dict[str, Any]] = [
         "```python\nfrom prefect.blocks.notifications import CustomWebhookNotificationBlock\n\n"
         'block = CustomWebhookNotificationBlock.load("BLOCK_NAME")\n```',
     ),
+    # Ours, not Prefect's: plain email through the server's SMTP settings (EMAIL_URL), which
+    # Prefect offers only in its Cloud. The server sends it; no client class loads it.
+    _type(
+        "email",
+        "Email",
+        "Sends notification emails through this server's SMTP settings (EMAIL_URL).",
+        None,
+        _schema(
+            "email",
+            "Email",
+            {
+                "emails": _list("Recipients", "Addresses the email goes to.", nullable=False),
+                "subject": _text(
+                    "Subject", "The subject line; the default is Prefect's notification subject.", None, nullable=True
+                ),
+            },
+            ["emails"],
+            [],
+        ),
+        NOTIFY,
+        "Sent by the server through its `EMAIL_URL` (e.g. `smtp+tls://user:password@smtp.example.com:587`);"
+        " choose it as a notification's destination.",
+    ),
 ]
 
 NOTIFICATION_SLUGS = [b["type"]["slug"] for b in SYSTEM_BLOCKS if "notify" in b["capabilities"]]

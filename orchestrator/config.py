@@ -61,6 +61,31 @@ def _level(value: Any) -> str:
     return text
 
 
+def _time_zone(value: Any) -> str | None:
+    text = str(value).strip()
+    if not text:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"expected an IANA time zone such as Europe/Paris or America/New_York, got {value!r}"
+        ) from None
+    return text
+
+
+def _base_url(value: Any) -> str | None:
+    text = str(value).strip().rstrip("/")
+    if not text:
+        return None
+    scheme, sep, rest = text.partition("://")
+    if scheme.lower() not in {"http", "https"} or not sep or not rest or rest.startswith("/"):
+        raise ValueError(f"expected an http:// or https:// URL with a host, got {value!r}")
+    return text
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -275,6 +300,97 @@ SETTINGS: tuple[Setting, ...] = (
         30.0,
         _float,
         help="How long a run waits (AwaitingConcurrencySlot) before trying again.",
+    ),
+    # -- notifications (the notifications app) --------------------------------------------
+    Setting(
+        "PREFECT_SERVER_SERVICES_FLOW_RUN_NOTIFICATIONS_ENABLED",
+        True,
+        _bool,
+        aliases=("PREFECT_API_SERVICES_FLOW_RUN_NOTIFICATIONS_ENABLED",),
+        help="Send the notifications of flow-run notification policies.",
+    ),
+    Setting(
+        "PREFECT_SERVER_SERVICES_FLOW_RUN_NOTIFICATIONS_LOOP_SECONDS",
+        2.0,
+        _float,
+        aliases=("PREFECT_API_SERVICES_FLOW_RUN_NOTIFICATIONS_LOOP_SECONDS",),
+        help="How often the sender looks for due deliveries (it is also woken when a state enqueues one).",
+    ),
+    Setting(
+        "ORCHESTRATOR_TIME_ZONE",
+        None,
+        _time_zone,
+        help="Time zone of the times in notification messages (IANA name). Unset: TZ if it names a zone, else UTC.",
+    ),
+    Setting(
+        "ORCHESTRATOR_NOTIFICATIONS_TIMEOUT_SECONDS",
+        10.0,
+        _float,
+        help="Seconds a notification request may take before it counts as a (retried) failure.",
+    ),
+    Setting(
+        "ORCHESTRATOR_NOTIFICATIONS_MAX_ATTEMPTS",
+        10,
+        _int,
+        help="Tries of a notification before it is marked failed.",
+    ),
+    Setting(
+        "ORCHESTRATOR_NOTIFICATIONS_RETRY_BASE_SECONDS",
+        5.0,
+        _float,
+        help="Delay before the first retry; each further retry waits twice as long (with jitter).",
+    ),
+    Setting(
+        "ORCHESTRATOR_NOTIFICATIONS_RETRY_MAX_SECONDS",
+        900.0,
+        _float,
+        help="Longest delay between two tries of a notification.",
+    ),
+    Setting(
+        "ORCHESTRATOR_NOTIFICATIONS_RETRY_WINDOW_SECONDS",
+        3600.0,
+        _float,
+        help="A notification is not retried later than this many seconds after it was enqueued.",
+    ),
+    Setting(
+        "ORCHESTRATOR_NOTIFICATIONS_LEASE_SECONDS",
+        300.0,
+        _float,
+        help="How long a sender holds a claimed notification; a crashed sender's claims return after it.",
+    ),
+    *(
+        Setting(
+            f"ORCHESTRATOR_NOTIFICATIONS_{_service}_URL",
+            None,
+            _base_url,
+            help=f"Send {_label} notifications to this scheme://host[:port] instead of the real service.",
+        )
+        for _service, _label in (
+            ("SLACK", "Slack"),
+            ("MS_TEAMS", "Microsoft Teams"),
+            ("DISCORD", "Discord"),
+            ("MATTERMOST", "Mattermost"),
+            ("OPSGENIE", "Opsgenie"),
+            ("PAGERDUTY", "PagerDuty"),
+            ("SENDGRID", "SendGrid"),
+            ("TWILIO", "Twilio"),
+            ("CUSTOM_WEBHOOK", "custom webhook"),
+        )
+    ),
+    Setting(
+        "EMAIL_URL",
+        None,
+        _optional_str,
+        aliases=("ORCHESTRATOR_EMAIL_URL",),
+        secret=True,
+        help="SMTP server of email notifications, e.g. smtp+tls://user:password@smtp.example.com:587.",
+    ),
+    Setting(
+        "DEFAULT_FROM_EMAIL",
+        "orchestrator@localhost",
+        _str,
+        aliases=("ORCHESTRATOR_EMAIL_FROM",),
+        help="The From address of email notifications.",
     ),
     Setting(
         "REDIS_URL",

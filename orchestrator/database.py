@@ -13,7 +13,17 @@ from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
-PROJECT_APPS = ("orchestrator", "runs", "events", "deployments", "concurrency", "artifacts", "variables", "blocks")
+PROJECT_APPS = (
+    "orchestrator",
+    "runs",
+    "events",
+    "deployments",
+    "concurrency",
+    "artifacts",
+    "variables",
+    "blocks",
+    "notifications",
+)
 
 
 def describe() -> str:

@@ -30,6 +30,7 @@ api_patterns = [
     path("", include("artifacts.urls")),
     path("", include("variables.urls")),
     path("", include("blocks.urls")),
+    path("", include("notifications.urls")),
     re_path(r"^.*$", json_not_found),
 ]
 

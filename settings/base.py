@@ -8,6 +8,8 @@ view` always shows what the server really uses.
 import secrets
 from pathlib import Path
 
+import environ
+
 from orchestrator import config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -70,6 +72,7 @@ INSTALLED_APPS = [
     "artifacts",
     "variables",
     "blocks",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -211,11 +214,51 @@ ORCHESTRATOR = {
             "enabled": conf("PREFECT_SERVER_SERVICES_REPOSSESSOR_ENABLED"),
             "loop_seconds": conf("PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS"),
         },
+        "flow_run_notifications": {
+            "enabled": conf("PREFECT_SERVER_SERVICES_FLOW_RUN_NOTIFICATIONS_ENABLED"),
+            "loop_seconds": conf("PREFECT_SERVER_SERVICES_FLOW_RUN_NOTIFICATIONS_LOOP_SECONDS"),
+        },
+    },
+    # The notifications app: retries, time zone of messages, service URL overrides.
+    "NOTIFICATIONS": {
+        "TIME_ZONE": conf("ORCHESTRATOR_TIME_ZONE"),
+        "TIMEOUT_SECONDS": conf("ORCHESTRATOR_NOTIFICATIONS_TIMEOUT_SECONDS"),
+        "MAX_ATTEMPTS": conf("ORCHESTRATOR_NOTIFICATIONS_MAX_ATTEMPTS"),
+        "RETRY_BASE_SECONDS": conf("ORCHESTRATOR_NOTIFICATIONS_RETRY_BASE_SECONDS"),
+        "RETRY_MAX_SECONDS": conf("ORCHESTRATOR_NOTIFICATIONS_RETRY_MAX_SECONDS"),
+        "RETRY_WINDOW_SECONDS": conf("ORCHESTRATOR_NOTIFICATIONS_RETRY_WINDOW_SECONDS"),
+        "LEASE_SECONDS": conf("ORCHESTRATOR_NOTIFICATIONS_LEASE_SECONDS"),
+        "EMAIL_CONFIGURED": conf("EMAIL_URL") is not None,
+        "SERVICE_URLS": {
+            service: conf(f"ORCHESTRATOR_NOTIFICATIONS_{service.upper()}_URL")
+            for service in (
+                "slack",
+                "ms_teams",
+                "discord",
+                "mattermost",
+                "opsgenie",
+                "pagerduty",
+                "sendgrid",
+                "twilio",
+                "custom_webhook",
+            )
+        },
     },
     "BLOCK_ENCRYPTION_KEY": conf("ORCHESTRATOR_BLOCK_ENCRYPTION_KEY"),
     "DEPLOYMENT_LEASE_SECONDS": conf("PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION"),
     "DEPLOYMENT_SLOT_WAIT_SECONDS": conf("PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS"),
 }
+
+# Email notifications go through Django's mail settings, read from one EMAIL_URL
+# (smtp://, smtp+tls://, smtp+ssl://; consolemail:// prints them).
+if conf("EMAIL_URL"):
+    try:
+        globals().update(environ.Env.email_url_config(conf("EMAIL_URL")))
+    except Exception as exc:  # noqa: BLE001 - a malformed value stops the server with its name
+        raise config.ConfigurationError(f"EMAIL_URL is not a valid email URL: {exc}") from exc
+DEFAULT_FROM_EMAIL = conf("DEFAULT_FROM_EMAIL")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = conf("ORCHESTRATOR_NOTIFICATIONS_TIMEOUT_SECONDS")
 
 LOGGING = {
     "version": 1,
