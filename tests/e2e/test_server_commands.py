@@ -8,6 +8,8 @@ import sqlite3
 import pytest
 import requests
 
+from orchestrator.database import PROJECT_APPS
+
 from .conftest import (
     ORCHESTRATOR,
     ServerProcess,
@@ -45,7 +47,7 @@ def applied_migrations(database_url: str) -> set[tuple[str, str]]:
 
 
 def our_migrations(database_url: str) -> set[tuple[str, str]]:
-    return {(app, name) for app, name in applied_migrations(database_url) if app in ("orchestrator", "runs", "events")}
+    return {(app, name) for app, name in applied_migrations(database_url) if app in PROJECT_APPS}
 
 
 def create_flow(tmp_path, database_url: str, name: str) -> None:
