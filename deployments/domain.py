@@ -103,7 +103,11 @@ def save_deployment(
                 raise Conflict(f"Flow {data['flow_id']} does not exist.")
             deployment = Deployment.objects.select_for_update().filter(flow=flow, name=data["name"]).first()
             if deployment is None:
-                deployment = Deployment(flow=flow, name=data["name"])
+                # Without a schema from the client, an empty one (as Prefect's server does):
+                # runs of a deployment that enforces its schema can then still be created.
+                deployment = Deployment(
+                    flow=flow, name=data["name"], parameter_openapi_schema={"type": "object", "properties": {}}
+                )
                 created = True
         if data.get("global_concurrency_limit_id"):
             from concurrency.models import ConcurrencyLimit
@@ -131,7 +135,7 @@ def delete_deployment(deployment: Deployment) -> None:
 
     with transaction.atomic():
         scheduled = FlowRun.objects.filter(deployment_id=deployment.id, state_type=StateType.SCHEDULED)
-        delete_flow_runs(list(scheduled.values_list("id", flat=True)))
+        delete_flow_runs(list(scheduled.select_for_update(of=("self",)).values_list("id", flat=True)))
         FlowRun.objects.filter(deployment_id=deployment.id).update(deployment_id=None)
         set_concurrency_limit(deployment, None)
         deployment.delete()

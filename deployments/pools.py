@@ -39,7 +39,7 @@ def pool_by_name(name: str, *, for_update: bool = False) -> WorkPool:
 def queue_by_name(pool: WorkPool, name: str) -> WorkQueue:
     queue = WorkQueue.objects.select_related("work_pool").filter(work_pool=pool, name=name).first()
     if queue is None:
-        raise NotFound(f'Work queue "{name}" not found in work pool "{pool.name}".')
+        raise NotFound(f"Work pool queue '{pool.name}/{name}' not found.")
     return queue
 
 
@@ -196,7 +196,12 @@ def scheduled_runs_for_pool(
             if pool_free is not None and len(picked) >= pool_free:
                 break
             continue
-        runs = FlowRun.objects.select_related("state").filter(work_queue_id=queue.id, state_type=StateType.SCHEDULED)
+        runs = (
+            FlowRun.objects.select_related("state")
+            .filter(work_queue_id=queue.id, state_type=StateType.SCHEDULED)
+            # A run retrying in its own process is not free for another worker to start.
+            .exclude(empirical_policy__retry_type="in_process")
+        )
         if scheduled_before is not None:
             runs = runs.filter(next_scheduled_start_time__lte=scheduled_before)
         if scheduled_after is not None:

@@ -16,12 +16,13 @@ from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from dateutil import rrule as dateutil_rrule
 
 from orchestrator.api.filters import FilterError, parse_time
 
 MAX_ITERATIONS = 1000
+MAX_RRULE_LENGTH = 6500  # Prefect's: about a year of RDATEs
 RRULE_ANCHOR = dt.datetime(2020, 1, 1)
 UTC = dt.UTC
 
@@ -62,7 +63,7 @@ def normalize(raw: Any) -> dict[str, Any]:
         raise ScheduleError("timezone", "The timezone must be a string")
     if kind == "interval":
         interval = raw["interval"]
-        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval <= 0:
+        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not _is_timedelta(interval):
             raise ScheduleError("interval", "The interval must be a positive number of seconds")
         try:
             anchor = (
@@ -77,6 +78,9 @@ def normalize(raw: Any) -> dict[str, Any]:
         expression = raw["cron"]
         if not isinstance(expression, str) or not croniter.is_valid(expression):
             raise ScheduleError("cron", f"Invalid cron string: {expression!r}")
+        if any(part.casefold() in ("r", "h") for part in expression.split()):
+            # croniter's random and hashed fields would move the slots on every pass.
+            raise ScheduleError("cron", f"Random and Hashed expressions are unsupported, received: {expression!r}")
         day_or = raw.get("day_or", True)
         if not isinstance(day_or, bool):
             raise ScheduleError("day_or", "day_or must be a boolean")
@@ -85,6 +89,8 @@ def normalize(raw: Any) -> dict[str, Any]:
     text = raw["rrule"]
     if not isinstance(text, str):
         raise ScheduleError("rrule", "The rrule must be a string")
+    if len(text) > MAX_RRULE_LENGTH:
+        raise ScheduleError("rrule", f"Invalid rrule string: max length is {MAX_RRULE_LENGTH}, got {len(text)}")
     try:
         dateutil_rrule.rrulestr(text, dtstart=RRULE_ANCHOR, cache=False)
     except (ValueError, TypeError) as exc:
@@ -92,6 +98,14 @@ def normalize(raw: Any) -> dict[str, Any]:
     if timezone is not None and timezone not in available_timezones() and timezone != "UTC":
         raise ScheduleError("timezone", f"Invalid timezone: {timezone!r}")
     return {"rrule": text, "timezone": timezone or "UTC"}
+
+
+def _is_timedelta(seconds: float) -> bool:
+    """Positive, and a timedelta can hold it (not below a microsecond, not beyond its range)."""
+    try:
+        return dt.timedelta(seconds=seconds) > dt.timedelta(0)
+    except OverflowError:
+        return False
 
 
 def _iso(value: dt.datetime) -> str:
@@ -133,14 +147,17 @@ def dates(
     else:
         generator = _rrule_dates(schedule, start)
     seen = set()
-    for count, when in enumerate(generator):
-        if end is not None and when > end:
-            return
-        if when not in seen:
-            seen.add(when)
-            yield when
-        if len(seen) >= n or count > MAX_ITERATIONS:
-            return
+    try:
+        for count, when in enumerate(generator):
+            if end is not None and when > end:
+                return
+            if when not in seen:
+                seen.add(when)
+                yield when
+            if len(seen) >= n or count > MAX_ITERATIONS:
+                return
+    except (OverflowError, CroniterBadDateError):
+        return  # the next date is beyond the calendar, or there is none (cron "0 0 31 2 *")
 
 
 def _interval_dates(schedule: dict[str, Any], start: dt.datetime) -> Iterator[dt.datetime]:
@@ -193,7 +210,7 @@ def _rrule_dates(schedule: dict[str, Any], start: dt.datetime) -> Iterator[dt.da
         localized.rdate(when if when.tzinfo else when.replace(tzinfo=zone))
     for when in rule._exdate:  # noqa: SLF001
         localized.exdate(when if when.tzinfo else when.replace(tzinfo=zone))
-    when = localized.after(start.astimezone(zone), inc=True)
-    while when is not None:
+    # One pass from the rule's start: calling after() for each date would walk again from
+    # dtstart (2020 by default) every time, minutes of work for a minutely rule.
+    for when in localized.xafter(start.astimezone(zone), inc=True):
         yield when.astimezone(UTC)
-        when = localized.after(when, inc=False)

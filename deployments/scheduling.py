@@ -156,25 +156,34 @@ def schedule_deployment(
     return sorted(inserted, key=str)
 
 
+def _never_started(deployment: Deployment):
+    """Scheduled runs of the deployment that never ran: not one scheduled again to be retried
+    (it has run), nor one waiting for a concurrency slot (it is queued, not merely planned)."""
+    return FlowRun.objects.filter(deployment_id=deployment.id, state_type=StateType.SCHEDULED, run_count=0).exclude(
+        state_name="AwaitingConcurrencySlot"
+    )
+
+
 def delete_future_auto_scheduled_runs(deployment: Deployment) -> int:
     """Runs the scheduler made that have not started: replaced when the schedules change."""
-    ids = list(
-        FlowRun.objects.filter(
-            deployment_id=deployment.id,
-            auto_scheduled=True,
-            state_type=StateType.SCHEDULED,
-            next_scheduled_start_time__gt=timezone.now(),
-        ).values_list("id", flat=True)
-    )
-    delete_flow_runs(ids)
+    with transaction.atomic():
+        ids = list(
+            _never_started(deployment)
+            .filter(auto_scheduled=True, next_scheduled_start_time__gt=timezone.now())
+            .select_for_update(of=("self",))
+            .values_list("id", flat=True)
+        )
+        delete_flow_runs(ids)
     return len(ids)
 
 
 def delete_scheduled_runs(deployment: Deployment, *, auto_scheduled_only: bool = True) -> int:
     """Every not-yet-started scheduled run of the deployment (pausing it)."""
-    qs = FlowRun.objects.filter(deployment_id=deployment.id, state_type=StateType.SCHEDULED)
+    qs = _never_started(deployment)
     if auto_scheduled_only:
         qs = qs.filter(auto_scheduled=True)
-    ids = list(qs.values_list("id", flat=True))
-    delete_flow_runs(ids)
+    with transaction.atomic():
+        # Locking re-checks each run: one a worker took meanwhile is no longer Scheduled.
+        ids = list(qs.select_for_update(of=("self",)).values_list("id", flat=True))
+        delete_flow_runs(ids)
     return len(ids)

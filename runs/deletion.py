@@ -35,7 +35,14 @@ def delete_flow_runs(ids: Iterable) -> list:
     deleted = []
     with transaction.atomic():
         for start in range(0, len(ids), BATCH):
-            chunk = list(FlowRun.objects.filter(id__in=ids[start : start + BATCH]).values_list("id", flat=True))
+            # Locked first: a state being written for one of them meanwhile (a worker picking
+            # it up, the late-runs service) is either committed before and deleted with the run,
+            # or waits and finds the run gone; never a state left pointing at a deleted run.
+            chunk = list(
+                FlowRun.objects.select_for_update()
+                .filter(id__in=ids[start : start + BATCH])
+                .values_list("id", flat=True)
+            )
             if not chunk:
                 continue
             flow_runs_deleted.send(sender=FlowRun, ids=chunk)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from django.core.validators import RegexValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import serializers, status
@@ -16,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orchestrator.api.errors import Conflict, Gone, Locked, NotFound, Unprocessable
-from orchestrator.api.fields import Choice, StrictSerializer, Text, validate
+from orchestrator.api.fields import BodyFields, Choice, StrictSerializer, Text, UUIDField, validate
 from orchestrator.api.views import body_of, limit_of, offset_of
 from runs.orchestration.states import iso
 
@@ -25,10 +26,11 @@ from ..models import ConcurrencyLimit, Lease
 
 TAG_PREFIX = "tag:"
 V1_LEASE_SECONDS = 24 * 3600  # v1 slots are held until the task run gives them back
+NAME = RegexValidator(r"^[^/%&><]+$", "Name may not contain / %% & > <")
 
 
 def _name_field(**kwargs):
-    return serializers.RegexField(r"^[^/%&><]+$", max_length=255, **kwargs)
+    return Text(max_length=255, allow_blank=False, validators=[NAME], **kwargs)
 
 
 def _count(**kwargs):
@@ -57,17 +59,17 @@ class LimitUpdateSerializer(StrictSerializer):
 
 class HolderSerializer(StrictSerializer):
     type = Choice(["flow_run", "task_run", "deployment"])
-    id = serializers.UUIDField()
+    id = UUIDField()
 
 
-class IncrementSerializer(StrictSerializer):
+class IncrementSerializer(BodyFields):
     slots = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     names = serializers.ListField(child=Text(max_length=255), min_length=1)
     mode = Choice(["concurrency", "rate_limit"], required=False, default="concurrency")
     create_if_missing = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
-class IncrementWithLeaseSerializer(StrictSerializer):
+class IncrementWithLeaseSerializer(BodyFields):
     slots = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     names = serializers.ListField(child=Text(max_length=255), min_length=1)
     mode = Choice(["concurrency", "rate_limit"], required=False, default="concurrency")
@@ -75,18 +77,18 @@ class IncrementWithLeaseSerializer(StrictSerializer):
     holder = HolderSerializer(required=False, allow_null=True, default=None)
 
 
-class DecrementSerializer(StrictSerializer):
+class DecrementSerializer(BodyFields):
     slots = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     names = serializers.ListField(child=Text(max_length=255), min_length=1)
     occupancy_seconds = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0.0)
     create_if_missing = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
-class LeaseIdSerializer(StrictSerializer):
-    lease_id = serializers.UUIDField()
+class LeaseIdSerializer(BodyFields):
+    lease_id = UUIDField()
 
 
-class RenewSerializer(StrictSerializer):
+class RenewSerializer(BodyFields):
     lease_duration = serializers.FloatField(required=False, default=300, min_value=60, max_value=86400)
 
 
@@ -95,13 +97,13 @@ class TagLimitCreateSerializer(StrictSerializer):
     concurrency_limit = _count()
 
 
-class TagSlotsSerializer(StrictSerializer):
+class TagSlotsSerializer(BodyFields):
     names = serializers.ListField(child=Text(max_length=250))
-    task_run_id = serializers.UUIDField()
+    task_run_id = UUIDField()
 
 
-class ResetSerializer(StrictSerializer):
-    slot_override = serializers.ListField(child=serializers.UUIDField(), required=False, allow_null=True, default=None)
+class ResetSerializer(BodyFields):
+    slot_override = serializers.ListField(child=UUIDField(), required=False, allow_null=True, default=None)
 
 
 def limit_json(limit: ConcurrencyLimit) -> dict:
@@ -329,14 +331,21 @@ class TagIncrementView(APIView):
         data = validate(TagSlotsSerializer, body_of(request))
         names = [f"{TAG_PREFIX}{name}" for name in data["names"]]
         limits = [limit for limit in ConcurrencyLimit.objects.filter(name__in=names) if limit.active]
-        if any(limit.limit == 0 for limit in limits):
-            raise Unprocessable("A concurrency limit of 0 never lets the task run.")
+        for limit in limits:
+            if limit.limit == 0:
+                tag = limit.name[len(TAG_PREFIX) :]
+                raise Locked(
+                    f'The concurrency limit on tag "{tag}" is 0 and will deadlock if the task tries to run again.'
+                )
         try:
             slots.acquire(
                 limits, 1, lease_seconds=V1_LEASE_SECONDS, holder={"type": "task_run", "id": str(data["task_run_id"])}
             )
         except slots.LimitsFull as full:
-            raise Locked("Locked", retry_after=full.retry_after) from None
+            tag = full.limits[0].name[len(TAG_PREFIX) :]
+            raise Locked(
+                f"Concurrency limit for the {tag} tag has been reached", retry_after=full.retry_after
+            ) from None
         return Response([minimal_json(limit) for limit in limits])
 
 

@@ -9,7 +9,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from concurrency.models import ConcurrencyLimit
-from orchestrator.api.errors import BodyInvalid, NotFound, Unprocessable
+from orchestrator.api.errors import BodyInvalid, NotFound, Unprocessable, drf_errors_to_locs
 from orchestrator.api.fields import validate
 from orchestrator.api.filters import FilterError, parse_time
 from orchestrator.api.views import PrefectViewSet, body_of, limit_of
@@ -33,6 +33,7 @@ from .serializers import (
 )
 
 BULK_CREATE_LIMIT = 100
+MAX_MIN_TIME = 100 * 366 * 86400  # seconds; beyond it a start time plus min_time leaves the calendar
 
 
 def _time(body: dict, key: str) -> dt.datetime | None:
@@ -89,8 +90,8 @@ class DeploymentViewSet(PrefectViewSet):
     def delete_many(self, queryset):
         deleted = []
         for deployment in queryset:
+            deleted.append(deployment.pk)  # Model.delete() clears the pk
             domain.delete_deployment(deployment)
-            deleted.append(deployment.pk)
         return deleted
 
     def by_name(self, request, flow_name=None, deployment_name=None):
@@ -111,10 +112,20 @@ class DeploymentViewSet(PrefectViewSet):
             raise BodyInvalid([{"loc": ["body"], "msg": "Input should be a valid list", "type": "list_type"}], items)
         if len(items) > BULK_CREATE_LIMIT:
             raise Unprocessable(f"At most {BULK_CREATE_LIMIT} flow runs can be created at once.")
+        # The body is validated as a whole (as Prefect's list model is); only creating each
+        # run can fail on its own.
+        valid, errors = [], []
+        for index, item in enumerate(items):
+            serializer = DeploymentFlowRunCreateSerializer(data=item)
+            if serializer.is_valid():
+                valid.append(serializer.validated_data)
+            else:
+                errors += drf_errors_to_locs(serializer.errors, ("body", index))
+        if errors:
+            raise BodyInvalid(errors, items)
         results = []
-        for item in items:
+        for data in valid:
             try:
-                data = validate(DeploymentFlowRunCreateSerializer, item)
                 run, _ = domain.create_run(deployment, dict(data), parameters=api_parameters(request))
                 results.append({"flow_run_id": str(run.id), "status": "CREATED", "error": None})
             except Exception as exc:  # noqa: BLE001 - each item succeeds or fails on its own
@@ -152,6 +163,11 @@ class DeploymentViewSet(PrefectViewSet):
         if min_time is not None and (isinstance(min_time, bool) or not isinstance(min_time, (int, float))):
             raise BodyInvalid(
                 [{"loc": ["body", "min_time"], "msg": "Input should be a number of seconds", "type": "float_type"}],
+                body,
+            )
+        if min_time is not None and not abs(min_time) <= MAX_MIN_TIME:
+            raise BodyInvalid(
+                [{"loc": ["body", "min_time"], "msg": "Input should be at most 100 years", "type": "time_delta_range"}],
                 body,
             )
         for key in ("min_runs", "max_runs"):

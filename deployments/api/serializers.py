@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from orchestrator.api.fields import (
     AnyJSON,
+    BodyFields,
     Choice,
     Labels,
     LenientSerializer,
@@ -18,6 +19,7 @@ from orchestrator.api.fields import (
     StrictSerializer,
     Tags,
     Text,
+    UUIDField,
 )
 from runs.api.serializers import FlowRunPolicySerializer, StateCreateSerializer
 from runs.orchestration.states import iso
@@ -110,16 +112,27 @@ def _deployment_fields(create: bool) -> dict[str, serializers.Field]:
     }
 
 
-class DeploymentCreateSerializer(StrictSerializer):
+# Keys of 2.x clients that Prefect's server drops (with a warning) instead of refusing.
+LEGACY_DEPLOYMENT_KEYS = ("worker_pool_queue_id", "worker_pool_name", "worker_pool_queue_name", "work_pool_queue_name")
+
+
+class DeploymentBodySerializer(StrictSerializer):
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            data = {key: value for key, value in data.items() if key not in LEGACY_DEPLOYMENT_KEYS}
+        return super().to_internal_value(data)
+
+
+class DeploymentCreateSerializer(DeploymentBodySerializer):
     name = Text(max_length=255, validators=[NAME])
-    flow_id = serializers.UUIDField()
+    flow_id = UUIDField()
     labels = Labels()
 
     def get_fields(self):
         return {**super().get_fields(), **_deployment_fields(create=True)}
 
 
-class DeploymentUpdateSerializer(StrictSerializer):
+class DeploymentUpdateSerializer(DeploymentBodySerializer):
     def get_fields(self):
         fields = _deployment_fields(create=False)
         for field in fields.values():
@@ -273,7 +286,7 @@ def work_pool_json(pool, active_slots: int | None = None) -> dict[str, Any]:
 
 class QueueFilterSerializer(LenientSerializer):
     tags = serializers.ListField(child=Text(), required=False, allow_null=True, default=None)
-    deployment_ids = serializers.ListField(child=serializers.UUIDField(), required=False, allow_null=True, default=None)
+    deployment_ids = serializers.ListField(child=UUIDField(), required=False, allow_null=True, default=None)
 
 
 class WorkQueueCreateSerializer(StrictSerializer):
@@ -331,7 +344,7 @@ def worker_json(worker) -> dict[str, Any]:
     }
 
 
-class HeartbeatSerializer(StrictSerializer):
+class HeartbeatSerializer(BodyFields):
     name = Text(max_length=255)
     heartbeat_interval_seconds = serializers.IntegerField(
         required=False, allow_null=True, default=None, min_value=0, max_value=2**31 - 1

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from orchestrator.api.errors import BodyInvalid, Conflict, Forbidden, NotFound
 from orchestrator.api.fields import validate
 from orchestrator.api.filters import FilterError, parse_filters, parse_time, same
-from orchestrator.api.views import PrefectViewSet, body_of, limit_of, offset_of
+from orchestrator.api.views import MAX_INT, PrefectViewSet, body_of, limit_of, offset_of
 from runs.api.serializers import flow_run_json
 from runs.choices import StateType
 from runs.models import FlowRun
@@ -106,6 +106,11 @@ class WorkPoolViewSet(PrefectViewSet):
     def partial_update(self, request, name=None):
         body = body_of(request)
         data = validate(WorkPoolUpdateSerializer, body, partial=True)
+        if name.lower().startswith("prefect") and set(body) - {"is_paused", "concurrency_limit"}:
+            raise Forbidden(
+                "Work pools starting with 'Prefect' are reserved for internal use "
+                "and can only be updated to set concurrency limits or pause."
+            )
         with transaction.atomic():
             pool = pools.pool_by_name(name, for_update=True)
             for key in ("description", "base_job_template", "concurrency_limit"):
@@ -127,6 +132,8 @@ class WorkPoolViewSet(PrefectViewSet):
     def destroy(self, request, name=None):
         if name == DEFAULT_AGENT_POOL:
             raise Forbidden(f"The {DEFAULT_AGENT_POOL} work pool cannot be deleted.")
+        if name.lower().startswith("prefect"):
+            raise Forbidden("Work pools starting with 'Prefect' are reserved for internal use and can not be deleted.")
         with transaction.atomic():
             pool = pools.pool_by_name(name, for_update=True)
             queue_ids = list(pool.queues.values_list("id", flat=True))
@@ -175,11 +182,12 @@ class WorkPoolViewSet(PrefectViewSet):
     def concurrency_status(self, request, name=None):
         body = body_of(request)
         pool = pools.pool_by_name(name)
-        page = body.get("page", 1) or 1
+        page = 1 if body.get("page") is None else body["page"]
         limit = limit_of(body)
-        if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        if isinstance(page, bool) or not isinstance(page, int) or not 1 <= page <= MAX_INT:
             raise BodyInvalid(
-                [{"loc": ["body", "page"], "msg": "Input should be at least 1", "type": "value_error"}], body
+                [{"loc": ["body", "page"], "msg": f"Input should be between 1 and {MAX_INT}", "type": "value_error"}],
+                body,
             )
         queues = WorkQueue.objects.select_related("work_pool").filter(work_pool=pool).order_by("priority", "name")
         count = queues.count()
@@ -408,7 +416,7 @@ class WorkQueueViewSet(PrefectViewSet):
         )
         found = queue.filter(work_pool__name=DEFAULT_AGENT_POOL).first() or queue.first()
         if found is None:
-            raise NotFound(self.not_found)
+            raise NotFound("work queue not found")  # Prefect's words for this route
         return Response(self.present(found))
 
     def get_runs(self, request, pk=None):
@@ -440,11 +448,12 @@ class WorkQueueViewSet(PrefectViewSet):
     def concurrency_status(self, request, pk=None):
         queue = self.get_object(pk)
         body = body_of(request)
-        page = body.get("page", 1) or 1
+        page = 1 if body.get("page") is None else body["page"]
         limit = limit_of(body)
-        if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        if isinstance(page, bool) or not isinstance(page, int) or not 1 <= page <= MAX_INT:
             raise BodyInvalid(
-                [{"loc": ["body", "page"], "msg": "Input should be at least 1", "type": "value_error"}], body
+                [{"loc": ["body", "page"], "msg": f"Input should be between 1 and {MAX_INT}", "type": "value_error"}],
+                body,
             )
         holding = _holding(queue)
         count = holding.count()

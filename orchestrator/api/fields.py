@@ -33,6 +33,13 @@ class LenientSerializer(serializers.Serializer):
     """Ignores keys it does not declare (for nested models Prefect reads loosely)."""
 
 
+class BodyFields(LenientSerializer):
+    """The named fields of an endpoint that reads several of them from one body (set_state's
+    `state` and `force`, a heartbeat's `name`...). Prefect picks out the fields it knows there
+    and ignores the rest, and newer clients count on it (a worker sends `metadata` with its
+    heartbeat); the models inside those fields stay strict."""
+
+
 class StringField(serializers.CharField):
     """A string, and only a string: DRF would turn 42 into "42", Prefect refuses it."""
 

@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from orchestrator.api.fields import (
     AnyJSON,
+    BodyFields,
     Choice,
     Labels,
     LenientSerializer,
@@ -92,7 +93,7 @@ def state_from_data(data: dict[str, Any]) -> State:
     )
 
 
-class SetStateSerializer(StrictSerializer):
+class SetStateSerializer(BodyFields):
     state = StateCreateSerializer()
     force = serializers.BooleanField(required=False, default=False)
 
@@ -341,7 +342,7 @@ class LogSerializer(serializers.Serializer):
 # --- flow run inputs -------------------------------------------------------------------
 
 
-class FlowRunInputCreateSerializer(StrictSerializer):
+class FlowRunInputCreateSerializer(BodyFields):
     key = Text(max_length=255)
     value = Text()
     sender = NullableText(max_length=255)

@@ -141,20 +141,29 @@ class ValidateDeploymentConcurrencyAtRunning(Rule):
 class ReleaseFlowConcurrencySlots(Transform):
     """A run leaving Pending, Running or Cancelling for good gives its slot back."""
 
+    @staticmethod
+    def releases(ctx: Context, state) -> bool:
+        if ctx.initial is None or state is None:
+            return False
+        if ctx.initial.type not in HOLDING or state.type in HOLDING:
+            return False
+        # An in-process retry: the process retries the run itself and keeps its slot.
+        return not (state.name == "AwaitingRetry" and ctx.policy.get("retry_type") == "in_process")
+
+    def before(self, ctx: Context) -> None:
+        # The state written (and answered) no longer names the lease it gives back.
+        if self.releases(ctx, ctx.proposed):
+            ctx.proposed.state_details.pop(LEASE_KEY, None)
+
     def after(self, ctx: Context) -> None:
-        if not ctx.wrote_state or ctx.initial is None or ctx.validated is None:
+        if not ctx.wrote_state or not self.releases(ctx, ctx.validated):
             return
-        if ctx.initial.type not in HOLDING or ctx.validated.type in HOLDING:
-            return
-        if ctx.validated.name == "AwaitingRetry" and ctx.policy.get("retry_type") == "in_process":
-            return  # the process retries the run itself and keeps its slot
         lease_id = ctx.initial.detail(LEASE_KEY)
         if not lease_id:
             return
         from concurrency import slots
 
         slots.release_lease(lease_id)
-        ctx.validated.state_details.pop(LEASE_KEY, None)
 
 
 class EnforceDeploymentConcurrencyOnLate(Rule):

@@ -55,6 +55,15 @@ IN_SCOPE = [
     "/ui/task_runs/dashboard/counts",
     "/ui/task_runs/count",
     "/ui/task_runs/{id}",
+    "/deployments",
+    "/work_pools",
+    "/work_queues",
+    "/concurrency_limits",
+    "/v2/concurrency_limits",
+    "/automations/owned-by",
+    "/automations/related-to",
+    "/collections",
+    "/ui/flows",
 ]
 
 METHODS = ("get", "post", "put", "patch", "delete")

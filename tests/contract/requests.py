@@ -18,7 +18,20 @@ from typing import Any
 from django.utils import timezone
 
 from .openapi import Operation, example_from_schema, load
-from .world import World, client_state, flow_run_body, iso, task_run_body
+from .world import (
+    CRON,
+    PROCESS_JOB_TEMPLATE,
+    RRULE,
+    World,
+    client_state,
+    deployment_body,
+    deployment_run_body,
+    flow_run_body,
+    interval,
+    iso,
+    schedule_body,
+    task_run_body,
+)
 
 
 @dataclass
@@ -77,6 +90,200 @@ def _flow_run_filter(w: World) -> dict:
         "work_pools": None,
         "work_pool_queues": None,
     }
+
+
+def _space_separated(value: dt.datetime) -> str:
+    """`str(datetime)`, as runners and workers send `scheduled_before`."""
+    return str(value.astimezone(dt.UTC))
+
+
+def _deployment_filter(w: World) -> dict:
+    d = w.deployments
+    return {
+        "flows": {"operator": "and_", "id": {"any_": [w.flow["id"]]}, "name": None, "tags": None},
+        "flow_runs": None,
+        "task_runs": None,
+        "deployments": {
+            "operator": "and_",
+            "id": {"any_": [d.served["id"], d.pooled["id"]]},
+            "name": {"like_": "e"},
+            "paused": {"eq_": False},
+            "tags": {"operator": "and_", "all_": ["demo"]},
+            "work_queue_name": None,
+        },
+        "work_pools": None,
+        "work_pool_queues": None,
+    }
+
+
+def _pooled_filter(w: World) -> dict:
+    return {
+        "work_pools": {"operator": "and_", "name": {"any_": ["contract-pool"]}, "type": {"any_": ["process"]}},
+        "work_pool_queues": {"operator": "and_", "name": {"any_": ["critical"], "startswith_": ["crit"]}},
+    }
+
+
+def _schedules(w: World) -> list[dict]:
+    return [
+        schedule_body(interval(86400.0), slug="daily"),
+        schedule_body({**CRON, "cron": "*/15 * * * *", "day_or": False}, max_scheduled_runs=5),
+        schedule_body(RRULE, active=False, parameters={"n": 9}),
+    ]
+
+
+DEPLOYMENT_CALLS: dict[str, Callable[[World, Any], Call]] = {
+    # Interval schedules: the client sends seconds as a number (`"interval": 20.0`), where
+    # the document's input schema says an ISO 8601 duration string; pydantic takes both.
+    "POST /deployments/": lambda w, api: Call(
+        loose_request=True,
+        body=deployment_body(
+            w.flow["id"],
+            "wp-dep",
+            schedules=[schedule_body(interval(20.0))],
+            work_pool_name="contract-pool",
+            pull_steps=[{"prefect.deployments.steps.set_working_directory": {"directory": "/home/user/proj"}}],
+            path=None,
+        ),
+    ),
+    # The runner re-anchors its schedule on every start.
+    "PATCH /deployments/{id}": lambda w, api: Call(
+        loose_request=True,
+        params={"id": w.deployments.served["id"]},
+        body={
+            key: value
+            for key, value in deployment_body(
+                w.flow["id"], "served", schedules=[schedule_body(interval(1800.0))], concurrency_limit=1
+            ).items()
+            if key not in ("name", "flow_id", "labels")
+        },
+    ),
+    "POST /deployments/filter": lambda w, api: Call(
+        body={**_deployment_filter(w), "sort": "NAME_DESC", "limit": 10, "offset": 0}
+    ),
+    "POST /deployments/paginate": lambda w, api: Call(body={**_pooled_filter(w), "page": 1, "limit": 5}),
+    "POST /deployments/count": lambda w, api: Call(body=_deployment_filter(w)),
+    "POST /deployments/bulk_delete": lambda w, api: Call(
+        body={"deployments": {"id": {"any_": [w.deployments.served["id"]]}}, "limit": 5}
+    ),
+    "POST /deployments/get_scheduled_flow_runs": lambda w, api: Call(
+        body={
+            "deployment_ids": [w.deployments.pooled["id"]],
+            "scheduled_before": _space_separated(timezone.now() + dt.timedelta(seconds=10)),
+        }
+    ),
+    "POST /deployments/{id}/schedule": lambda w, api: Call(
+        body={
+            "start_time": iso(timezone.now()),
+            "end_time": iso(timezone.now() + dt.timedelta(days=7)),
+            "min_time": 3600,
+            "min_runs": 2,
+            "max_runs": 20,
+        }
+    ),
+    "POST /deployments/{id}/create_flow_run": lambda w, api: Call(body=deployment_run_body(work_queue_name="critical")),
+    "POST /deployments/{id}/create_flow_run/bulk": lambda w, api: Call(
+        body=[deployment_run_body(), deployment_run_body(parameters={"n": 4}, tags=["backfill"])]
+    ),
+    "POST /deployments/{id}/schedules": lambda w, api: Call(body=_schedules(w), loose_request=True),
+    "PATCH /deployments/{id}/schedules/{schedule_id}": lambda w, api: Call(
+        body={"active": True, "schedule": {**RRULE, "rrule": "FREQ=DAILY;BYHOUR=7"}, "max_scheduled_runs": 3}
+    ),
+    # work pools, their queues and workers
+    "POST /work_pools/": lambda w, api: Call(
+        body={"name": "p", "type": "process", "base_job_template": PROCESS_JOB_TEMPLATE, "is_paused": False}
+    ),
+    "PATCH /work_pools/{name}": lambda w, api: Call(
+        body={"description": "Process pool", "is_paused": True, "concurrency_limit": 4}
+    ),
+    "POST /work_pools/filter": lambda w, api: Call(
+        body={"work_pools": _pooled_filter(w)["work_pools"], "limit": None, "offset": 0}
+    ),
+    "POST /work_pools/count": lambda w, api: Call(body={"work_pools": {"id": {"any_": [w.deployments.pool["id"]]}}}),
+    "POST /work_pools/{name}/concurrency_status": lambda w, api: Call(
+        body={"page": 1, "limit": 10, "flow_run_limit": 5}
+    ),
+    "POST /work_pools/{name}/get_scheduled_flow_runs": lambda w, api: Call(
+        body={
+            "work_queue_names": [],
+            "scheduled_before": _space_separated(timezone.now() + dt.timedelta(seconds=10)),
+        }
+    ),
+    "POST /work_pools/{work_pool_name}/queues": lambda w, api: Call(
+        body={
+            "name": "gpu",
+            "description": "",
+            "is_paused": False,
+            "concurrency_limit": 2,
+            "priority": 1,
+            "filter": None,
+        }
+    ),
+    "GET /work_pools/{work_pool_name}/queues/{name}": lambda w, api: Call(params={"name": "critical"}),
+    "PATCH /work_pools/{work_pool_name}/queues/{name}": lambda w, api: Call(
+        params={"name": "backfill"}, body={"is_paused": False, "priority": 1, "concurrency_limit": None}
+    ),
+    "DELETE /work_pools/{work_pool_name}/queues/{name}": lambda w, api: Call(params={"name": "backfill"}),
+    "POST /work_pools/{work_pool_name}/queues/filter": lambda w, api: Call(
+        body={"work_queues": None, "limit": None, "offset": None}, loose_request=True
+    ),
+    "POST /work_pools/{work_pool_name}/workers/heartbeat": lambda w, api: Call(
+        body={"name": w.deployments.worker_name, "heartbeat_interval_seconds": 30}
+    ),
+    "POST /work_pools/{work_pool_name}/workers/filter": lambda w, api: Call(
+        body={"workers": {"status": {"any_": ["ONLINE"]}}, "offset": None, "limit": None}, loose_request=True
+    ),
+    "DELETE /work_pools/{work_pool_name}/workers/{name}": lambda w, api: Call(
+        params={"name": w.deployments.worker_name}
+    ),
+    # the id-addressed work queues
+    "POST /work_queues/": lambda w, api: Call(
+        body={"name": "agent-queue", "description": None, "is_paused": False, "concurrency_limit": 1, "priority": None}
+    ),
+    "PATCH /work_queues/{id}": lambda w, api: Call(body={"description": "renamed", "concurrency_limit": 3}),
+    "POST /work_queues/{id}/get_runs": lambda w, api: Call(
+        body={"scheduled_before": iso(timezone.now() + dt.timedelta(minutes=1)), "limit": 10}
+    ),
+    "POST /work_queues/filter": lambda w, api: Call(
+        body={"work_queues": {"name": {"startswith_": ["crit", "legacy"]}}, "limit": None, "offset": 0}
+    ),
+    "POST /work_queues/{id}/concurrency_status": lambda w, api: Call(body={"page": 1, "limit": 10}),
+    # concurrency limits: tags (v1)
+    "POST /concurrency_limits/": lambda w, api: Call(body={"tag": "nightly", "concurrency_limit": 1}),
+    "POST /concurrency_limits/filter": lambda w, api: Call(body={"limit": 15, "offset": 0}),
+    "POST /concurrency_limits/tag/{tag}/reset": lambda w, api: Call(body={"slot_override": [w.api_task_run["id"]]}),
+    "POST /concurrency_limits/increment": lambda w, api: Call(
+        body={"names": ["etl", "unlimited"], "task_run_id": w.event_task_run_id}
+    ),
+    "POST /concurrency_limits/decrement": lambda w, api: Call(
+        body={"names": ["etl"], "task_run_id": w.api_task_run["id"]}
+    ),
+    # concurrency limits: global (v2)
+    "POST /v2/concurrency_limits/": lambda w, api: Call(
+        body={"name": "name", "limit": 2, "active": True, "active_slots": 0, "slot_decay_per_second": 0.0}
+    ),
+    "PATCH /v2/concurrency_limits/{id_or_name}": lambda w, api: Call(body={"limit": 4, "active": True}),
+    "POST /v2/concurrency_limits/filter": lambda w, api: Call(body={"limit": 100, "offset": 0}),
+    "POST /v2/concurrency_limits/increment": lambda w, api: Call(
+        body={"names": ["contract-api"], "slots": 1, "mode": "rate_limit", "create_if_missing": None}
+    ),
+    "POST /v2/concurrency_limits/increment-with-lease": lambda w, api: Call(
+        body={
+            "names": ["contract-db"],
+            "slots": 1,
+            "mode": "concurrency",
+            "lease_duration": 300,
+            "holder": {"type": "task_run", "id": w.event_task_run_id},
+        }
+    ),
+    "POST /v2/concurrency_limits/decrement": lambda w, api: Call(
+        body={"names": ["contract-db"], "slots": 1, "occupancy_seconds": 2.5, "create_if_missing": False}
+    ),
+    "POST /v2/concurrency_limits/decrement-with-lease": lambda w, api: Call(body={"lease_id": w.deployments.lease_id}),
+    "POST /v2/concurrency_limits/leases/{lease_id}/renew": lambda w, api: Call(body={"lease_duration": 300}),
+    # what the client reaches while deploying, and the UI's flow lists
+    "POST /ui/flows/count-deployments": lambda w, api: Call(body={"flow_ids": [w.flow["id"], str(uuid.uuid4())]}),
+    "POST /ui/flows/next-runs": lambda w, api: Call(body={"flow_ids": [w.flow["id"], str(uuid.uuid4())]}),
+}
 
 
 CALLS: dict[str, Callable[[World, Any], Call]] = {
@@ -266,6 +473,7 @@ CALLS: dict[str, Callable[[World, Any], Call]] = {
         body={"task_runs": {"start_time": {"after_": iso(timezone.now() - dt.timedelta(hours=1))}}}
     ),
     "POST /ui/task_runs/count": lambda w, api: Call(body={"flow_runs": {"id": {"any_": w.flow_run_ids}}}),
+    **DEPLOYMENT_CALLS,
 }
 
 # Extra variants of one operation, checked as cases of their own.
@@ -302,6 +510,42 @@ VARIANTS: dict[str, dict[str, Callable[[World, Any], Call]]] = {
         countable: (lambda c: lambda w, api: Call(params={"countable": c}, body={"filter": {}}))(countable)
         for countable in ("day", "event", "resource")
     },
+    "POST /deployments/filter": {
+        # Every key of Prefect's DeploymentFilter.
+        "every key": lambda w, api: Call(
+            body={
+                "deployments": {
+                    "operator": "or_",
+                    "id": {"any_": [w.deployments.pooled["id"]], "not_any_": [str(uuid.uuid4())]},
+                    "name": {"any_": ["nightly"], "like_": "night"},
+                    "flow_or_deployment_name": {"like_": "contract"},
+                    "paused": {"eq_": False},
+                    "tags": {"operator": "or_", "all_": ["demo"], "any_": ["demo"], "is_null_": False},
+                    "work_queue_name": {"any_": ["critical"]},
+                    "concurrency_limit": {"ge_": 1, "le_": 5, "is_null_": False},
+                },
+                "flow_runs": {"state": {"type": {"any_": ["RUNNING"]}}},
+                **_pooled_filter(w),
+                "sort": "UPDATED_DESC",
+            }
+        ),
+    },
+    "POST /work_pools/{name}/get_scheduled_flow_runs": {
+        "named queues": lambda w, api: Call(
+            body={
+                "work_queue_names": ["critical", "backfill"],
+                "scheduled_before": iso(timezone.now() + dt.timedelta(minutes=1)),
+                "scheduled_after": iso(timezone.now() - dt.timedelta(days=1)),
+                "limit": 5,
+            }
+        ),
+    },
+    "POST /v2/concurrency_limits/increment-with-lease": {
+        # A tagged task whose tags have no limit still gets a lease id back (PROTOCOL.md §8.11).
+        "no limit": lambda w, api: Call(
+            body={"names": ["tag:untracked"], "slots": 1, "mode": "concurrency", "lease_duration": 300, "holder": None}
+        ),
+    },
     "POST /flow_runs/{id}/set_state": {
         # A cancelling run may only become Cancelled: the answer is still an OrchestrationResult.
         "reject": lambda w, api: Call(
@@ -337,6 +581,20 @@ def path_values(world: World) -> dict[tuple[str, str], str]:
         ("task_run_states", "id"): world.task_run_state_id,
         ("ui/task_runs", "id"): world.event_task_run_id,
         ("events", "countable"): "event",
+        ("deployments", "id"): world.deployments.pooled["id"],
+        ("deployments", "flow_name"): world.flow["name"],
+        ("deployments", "deployment_name"): world.deployments.pooled["name"],
+        ("deployments", "schedule_id"): world.deployments.schedule_id,
+        ("work_pools", "name"): world.deployments.pool["name"],
+        ("work_pools", "work_pool_name"): world.deployments.pool["name"],
+        ("work_queues", "id"): world.deployments.queue["id"],
+        ("work_queues", "name"): world.deployments.legacy_queue["name"],
+        ("concurrency_limits", "id"): world.deployments.tag_limit["id"],
+        ("concurrency_limits", "tag"): world.deployments.tag_limit["tag"],
+        ("v2", "id_or_name"): world.deployments.global_limit["name"],
+        ("v2", "lease_id"): world.deployments.lease_id,
+        ("automations", "resource_id"): f"prefect.deployment.{world.deployments.pooled['id']}",
+        ("collections", "view"): "aggregate-worker-metadata",
     }
 
 

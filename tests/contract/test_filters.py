@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from deployments.filters import DEPLOYMENT_FILTER, WORK_POOL_FILTER, WORK_QUEUE_FILTER, WORKER_FILTER
 from orchestrator.api.filters import Model
 from runs.filters import FLOW_FILTER, FLOW_RUN_FILTER, LOG_FILTER, TASK_RUN_FILTER
 
@@ -23,6 +24,10 @@ FILTERS = {
     "FlowRunFilter": FLOW_RUN_FILTER,
     "TaskRunFilter": TASK_RUN_FILTER,
     "LogFilter": LOG_FILTER,
+    "DeploymentFilter": DEPLOYMENT_FILTER,
+    "WorkPoolFilter": WORK_POOL_FILTER,
+    "WorkQueueFilter": WORK_QUEUE_FILTER,
+    "WorkerFilter": WORKER_FILTER,
 }
 
 # Keys we accept beyond Prefect's, on purpose. The client never sends them, so they cost it

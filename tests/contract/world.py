@@ -164,6 +164,26 @@ def task_run_events(task_run_id: str, flow: dict, flow_run: dict, start: dt.date
 
 
 @dataclass
+class Deployments:
+    """What a served flow, a work pool with a worker, and concurrency limits leave behind."""
+
+    pool: dict  # `contract-pool`, a process pool with a worker heartbeating
+    queue: dict  # `critical`, priority 1 of the pool, with a concurrency limit
+    spare_queue: dict  # `backfill`, priority 2, paused
+    legacy_queue: dict  # made through the id-addressed /work_queues API
+    worker_name: str
+    served: dict  # `served` of flow.serve(): an interval schedule, no pool
+    pooled: dict  # `nightly` on the pool: cron and rrule schedules, a concurrency limit of 2
+    schedule_id: str  # the rrule schedule of `pooled`
+    run: dict  # a run of `pooled`, Running, holding a slot of its concurrency limit
+    waiting_run: dict  # a run of `pooled` created with run_deployment(), still Scheduled
+    global_limit: dict  # v2 limit `contract-db`, one slot held under `lease_id`
+    rate_limit: dict  # v2 limit with a slot decay
+    tag_limit: dict  # v1 limit for the tag `etl`, held by the API task run
+    lease_id: str
+
+
+@dataclass
 class World:
     flow: dict
     completed_run: dict  # RUNNING -> COMPLETED through set_state, with task runs and logs
@@ -178,6 +198,7 @@ class World:
     flow_run_state_id: str
     task_run_state_id: str
     input_key: str
+    deployments: Deployments
     events: list[dict] = field(default_factory=list)
 
     @property
@@ -191,6 +212,209 @@ def _ok(response, what: str) -> Any:
         f"building the world: {what} -> {response.status_code} {response.content!r}"
     )
     return response.json_body
+
+
+PROCESS_JOB_TEMPLATE = {
+    "job_configuration": {
+        "command": "{{ command }}",
+        "env": "{{ env }}",
+        "labels": "{{ labels }}",
+        "name": "{{ name }}",
+        "stream_output": "{{ stream_output }}",
+        "working_dir": "{{ working_dir }}",
+    },
+    "variables": {
+        "type": "object",
+        "properties": {
+            "name": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None, "title": "Name"},
+            "env": {"additionalProperties": {"anyOf": [{"type": "string"}, {"type": "null"}]}, "type": "object"},
+            "labels": {"additionalProperties": {"type": "string"}, "type": "object"},
+            "command": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None, "title": "Command"},
+            "stream_output": {"default": True, "title": "Stream Output", "type": "boolean"},
+            "working_dir": {"anyOf": [{"format": "path", "type": "string"}, {"type": "null"}], "default": None},
+        },
+    },
+}
+PARAMETER_SCHEMA = {
+    "title": "Parameters",
+    "type": "object",
+    "properties": {"n": {"default": 1, "position": 0, "title": "n", "type": "integer"}},
+}
+
+
+def schedule_body(schedule: dict, **fields: Any) -> dict[str, Any]:
+    """A DeploymentScheduleCreate as `flow.serve()` and `.deploy()` send it."""
+    return {
+        "schedule": schedule,
+        "active": True,
+        "max_scheduled_runs": None,
+        "parameters": {},
+        "slug": None,
+        "replaces": None,
+        **fields,
+    }
+
+
+def deployment_body(flow_id: str, name: str, **fields: Any) -> dict[str, Any]:
+    """A DeploymentCreate with every field the 3.8.8 client sends."""
+    version = "71ca2578e0beb5de70dce3be6da8864a"
+    body = {
+        "name": name,
+        "flow_id": flow_id,
+        "paused": False,
+        "schedules": [],
+        "concurrency_limit": None,
+        "concurrency_options": None,
+        "enforce_parameter_schema": True,
+        "parameter_openapi_schema": PARAMETER_SCHEMA,
+        "parameters": {"n": 3},
+        "tags": ["demo"],
+        "labels": {},
+        "pull_steps": None,
+        "work_queue_name": None,
+        "work_pool_name": None,
+        "storage_document_id": None,
+        "infrastructure_document_id": None,
+        "description": None,
+        "path": ".",
+        "entrypoint": "contract.py:etl",
+        "job_variables": {},
+        "version": version,
+        "version_info": {"type": "prefect:simple", "version": version},
+    }
+    body.update(fields)
+    return body
+
+
+def deployment_run_body(**fields: Any) -> dict[str, Any]:
+    """What `run_deployment()` sends to /deployments/{id}/create_flow_run."""
+    body = {
+        "state": {
+            "type": "SCHEDULED",
+            "name": "Scheduled",
+            "message": None,
+            "state_details": {"scheduled_time": iso(timezone.now()), "traceparent": None},
+            "data": None,
+        },
+        "name": None,
+        "parameters": {"n": 21},
+        "context": {},
+        "tags": [],
+        "idempotency_key": None,
+        "parent_task_run_id": None,
+        "job_variables": None,
+        "labels": {},
+    }
+    body.update(fields)
+    return body
+
+
+def interval(seconds: float = 3600.0) -> dict[str, Any]:
+    return {"interval": seconds, "anchor_date": "2026-01-01T00:00:00Z", "timezone": "UTC"}
+
+
+CRON = {"cron": "0 9 * * 1-5", "timezone": "America/New_York", "day_or": True}
+RRULE = {"rrule": "FREQ=WEEKLY;BYDAY=MO,WE,FR;BYHOUR=6;BYMINUTE=30", "timezone": "Europe/Paris"}
+
+
+def build_deployments(api, flow: dict, task_run_id: str) -> Deployments:
+    """A pool with a worker and two queues, a served and a pooled deployment with runs,
+    and global, rate and tag concurrency limits with slots held."""
+    pool_body = {
+        "name": "contract-pool",
+        "type": "process",
+        "base_job_template": PROCESS_JOB_TEMPLATE,
+        "is_paused": False,
+    }
+    _ok(api.post("work_pools/", pool_body), "POST /work_pools/")
+    queue_body = {"description": "Runs that must not wait", "is_paused": False, "filter": None}
+    queue = _ok(
+        api.post(
+            "work_pools/contract-pool/queues", {**queue_body, "name": "critical", "priority": 1, "concurrency_limit": 5}
+        ),
+        "POST /work_pools/{name}/queues",
+    )
+    spare = _ok(
+        api.post(
+            "work_pools/contract-pool/queues", {**queue_body, "name": "backfill", "priority": 2, "is_paused": True}
+        ),
+        "a paused queue",
+    )
+    legacy = _ok(api.post("work_queues/", {"name": "legacy-queue", "concurrency_limit": None}), "POST /work_queues/")
+    worker_name = "ProcessWorker cd8f2651-2014-417a-8774-fea2b474b909"
+    beat = api.post(
+        "work_pools/contract-pool/workers/heartbeat", {"name": worker_name, "heartbeat_interval_seconds": 30}
+    )
+    assert beat.status_code == 204, f"building the world: heartbeat -> {beat.status_code}"
+
+    served = _ok(
+        api.post("deployments/", deployment_body(flow["id"], "served", schedules=[schedule_body(interval(3600.0))])),
+        "POST /deployments/ (served)",
+    )
+    pooled = _ok(
+        api.post(
+            "deployments/",
+            deployment_body(
+                flow["id"],
+                "nightly",
+                schedules=[schedule_body(CRON), schedule_body(RRULE, slug="mwf-morning", parameters={"n": 7})],
+                concurrency_limit=2,
+                concurrency_options={"collision_strategy": "ENQUEUE", "grace_period_seconds": 600},
+                work_pool_name="contract-pool",
+                work_queue_name="critical",
+                pull_steps=[{"prefect.deployments.steps.set_working_directory": {"directory": "/srv/contract"}}],
+                path=None,
+                description="Nightly load",
+            ),
+        ),
+        "POST /deployments/ (pooled)",
+    )
+    schedule_id = next(s["id"] for s in pooled["schedules"] if s["slug"] == "mwf-morning")
+
+    run = _ok(api.post(f"deployments/{pooled['id']}/create_flow_run", deployment_run_body()), "create_flow_run")
+    for proposed in (client_state("PENDING", "Pending"), client_state("RUNNING", "Running")):
+        result = _ok(api.post(f"flow_runs/{run['id']}/set_state", {"state": proposed, "force": False}), "set_state")
+        assert result["status"] == "ACCEPT", f"building the world: a deployment run's {proposed['type']} was {result}"
+    waiting = _ok(api.post(f"deployments/{pooled['id']}/create_flow_run", deployment_run_body()), "create_flow_run")
+
+    limit_body = {"active": True, "active_slots": 0, "slot_decay_per_second": 0.0}
+    global_limit = _ok(
+        api.post("v2/concurrency_limits/", {**limit_body, "name": "contract-db", "limit": 2}), "v2 limit"
+    )
+    rate_limit = _ok(
+        api.post(
+            "v2/concurrency_limits/", {**limit_body, "name": "contract-api", "limit": 10, "slot_decay_per_second": 1.0}
+        ),
+        "a rate limit",
+    )
+    lease = _ok(
+        api.post(
+            "v2/concurrency_limits/increment-with-lease",
+            {"names": ["contract-db"], "slots": 1, "mode": "concurrency", "lease_duration": 300},
+        ),
+        "increment-with-lease",
+    )
+    assert lease["limits"], f"building the world: no limit held by {lease}"
+    _ok(api.post("concurrency_limits/", {"tag": "etl", "concurrency_limit": 3}), "POST /concurrency_limits/")
+    _ok(api.post("concurrency_limits/increment", {"names": ["etl"], "task_run_id": task_run_id}), "v1 increment")
+
+    read = lambda path: _ok(api.get(path), f"GET {path}")  # noqa: E731
+    return Deployments(
+        pool=read("work_pools/contract-pool"),
+        queue=queue,
+        spare_queue=spare,
+        legacy_queue=legacy,
+        worker_name=worker_name,
+        served=read(f"deployments/{served['id']}"),
+        pooled=read(f"deployments/{pooled['id']}"),
+        schedule_id=schedule_id,
+        run=read(f"flow_runs/{run['id']}"),
+        waiting_run=read(f"flow_runs/{waiting['id']}"),
+        global_limit=read(f"v2/concurrency_limits/{global_limit['id']}"),
+        rate_limit=rate_limit,
+        tag_limit=read("concurrency_limits/tag/etl"),
+        lease_id=lease["lease_id"],
+    )
 
 
 def build(api) -> World:
@@ -290,5 +514,6 @@ def build(api) -> World:
         flow_run_state_id=read(f"flow_runs/{completed['id']}")["state_id"],
         task_run_state_id=task_states[-1]["id"],
         input_key=keyset["schema"],
+        deployments=build_deployments(api, flow, api_task_run["id"]),
         events=events,
     )

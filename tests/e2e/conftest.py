@@ -456,3 +456,41 @@ def prefect(orchestrator_server, tmp_path_factory) -> PrefectClient:
 def core_runs(prefect) -> dict[str, str]:
     """flows/core.py, run once: the ids of its pipeline, recovers, broken and parent runs."""
     return prefect.script("core.py").result()
+
+
+# --- a server whose services loop every second ------------------------------------------------
+
+# For the tests that wait for a service to act (the scheduler restocking, the foreman,
+# cancellation cleanup): every loop runs each second and the timeouts are a second or two,
+# so a service's effect shows within a few seconds instead of minutes.
+FAST_SERVICES = {
+    "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "1",
+    "PREFECT_SERVER_SERVICES_LATE_RUNS_LOOP_SECONDS": "1",
+    "PREFECT_SERVER_SERVICES_FOREMAN_LOOP_SECONDS": "1",
+    "PREFECT_SERVER_SERVICES_FOREMAN_FALLBACK_HEARTBEAT_INTERVAL_SECONDS": "1",
+    "PREFECT_SERVER_SERVICES_FOREMAN_WORK_QUEUE_LAST_POLLED_TIMEOUT_SECONDS": "2",
+    "PREFECT_SERVER_SERVICES_FOREMAN_DEPLOYMENT_LAST_POLLED_TIMEOUT_SECONDS": "2",
+    "PREFECT_SERVER_SERVICES_CANCELLATION_CLEANUP_LOOP_SECONDS": "1",
+    "PREFECT_SERVER_SERVICES_CANCELLATION_CLEANUP_CANCELLING_TIMEOUT_SECONDS": "1",
+    # A run held back by its deployment's concurrency limit tries again 2 s later, not 30 s.
+    "PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS": "2",
+}
+
+
+@pytest.fixture(scope="session")
+def fast_services_server(tmp_path_factory) -> Iterator[ServerProcess]:
+    """A second server, with its own database, whose services loop every second."""
+    workdir = tmp_path_factory.mktemp("fast-services-server")
+    with fresh_database(workdir) as url:
+        with running_server(workdir, url, **FAST_SERVICES) as server:
+            yield server
+
+
+@pytest.fixture(scope="session")
+def fast_api(fast_services_server) -> Api:
+    return Api(fast_services_server.api_url)
+
+
+@pytest.fixture(scope="session")
+def fast_prefect(fast_services_server, tmp_path_factory) -> PrefectClient:
+    return PrefectClient(fast_services_server, tmp_path_factory.mktemp("fast-prefect-client"))
