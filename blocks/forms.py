@@ -457,7 +457,7 @@ class BlockDocumentForm(forms.Form):
         data = self.data.copy()
         paths = secret_paths(self.schema_fields)
         for described in self.described:
-            key = FIELD_PREFIX + described.name
+            key = self.add_prefix(FIELD_PREFIX + described.name)
             typed = data.get(key)
             if typed in (None, "", MASK):
                 continue

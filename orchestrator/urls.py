@@ -40,6 +40,7 @@ urlpatterns = [
     path("", include("artifacts.views_urls")),
     path("", include("variables.views_urls")),
     path("", include("blocks.views_urls")),
+    path("", include("notifications.views_urls")),
     path("", include("concurrency.views_urls")),
     path("", include("deployments.views_urls")),
     path("", include("runs.views_urls")),
