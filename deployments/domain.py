@@ -97,6 +97,8 @@ def save_deployment(
     """
     created = False
     with transaction.atomic():
+        if deployment is not None:
+            deployment = scheduling.lock(deployment) or deployment
         if deployment is None:
             flow = Flow.objects.filter(pk=data["flow_id"]).first()
             if flow is None:
@@ -127,6 +129,32 @@ def save_deployment(
         scheduling.delete_future_auto_scheduled_runs(deployment)
         scheduling.schedule_deployment(deployment)
     return deployment, created
+
+
+def pause(deployment: Deployment) -> int | None:
+    """Stop the schedules: no new runs, and the scheduler's runs not yet started go.
+
+    Returns how many runs were removed, or None when it was already paused.
+    """
+    with transaction.atomic():
+        deployment = scheduling.lock(deployment)
+        if deployment is None or deployment.paused:
+            return None
+        Deployment.objects.filter(pk=deployment.pk).update(paused=True, updated=timezone.now())
+        return scheduling.delete_scheduled_runs(deployment)
+
+
+def resume(deployment: Deployment) -> int | None:
+    """Start the schedules again; the next runs are scheduled at once.
+
+    Returns how many runs were scheduled, or None when it was not paused.
+    """
+    with transaction.atomic():
+        deployment = scheduling.lock(deployment)
+        if deployment is None or not deployment.paused:
+            return None
+        Deployment.objects.filter(pk=deployment.pk).update(paused=False, updated=timezone.now())
+        return len(scheduling.schedule_deployment(deployment))
 
 
 def delete_deployment(deployment: Deployment) -> None:

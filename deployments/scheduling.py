@@ -65,13 +65,45 @@ def schedule_deployment(
     max_runs: int | None = None,
     min_time: dt.timedelta | None = None,
     auto_scheduled: bool = True,
+    even_if_paused: bool = False,
 ) -> list:
     """Create the runs of the deployment's active schedules that do not exist yet.
 
+    A paused deployment gets none unless `even_if_paused` (an explicit backfill through
+    `POST /deployments/{id}/schedule`, which Prefect honours on a paused deployment too).
     Returns the ids of the runs created.
     """
-    if deployment.paused:
-        return []
+    with transaction.atomic():
+        deployment = lock(deployment)
+        if deployment is None or (deployment.paused and not even_if_paused):
+            return []
+        return _schedule(deployment, start, end, min_runs, max_runs, min_time, auto_scheduled)
+
+
+def lock(deployment: Deployment) -> Deployment | None:
+    """The deployment, re-read and locked for the rest of the transaction (None if deleted).
+
+    Everything that changes a deployment's schedules or pauses it, and the scheduler, take
+    this lock first: the scheduler then never reads schedules that a concurrent change is
+    replacing, and a change's clean-up sees every run the scheduler committed before it.
+    """
+    return (
+        Deployment.objects.select_for_update(of=("self",))
+        .select_related("flow", "work_queue__work_pool")
+        .filter(pk=deployment.pk)
+        .first()
+    )
+
+
+def _schedule(
+    deployment: Deployment,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    min_runs: int | None,
+    max_runs: int | None,
+    min_time: dt.timedelta | None,
+    auto_scheduled: bool,
+) -> list:
     options = scheduler_options()
     start = start or timezone.now()
     end = end or start + dt.timedelta(seconds=options["max_scheduled_time"])

@@ -185,22 +185,16 @@ class DeploymentViewSet(PrefectViewSet):
                 min_time=dt.timedelta(seconds=min_time) if min_time is not None else None,
                 min_runs=body.get("min_runs"),
                 max_runs=body.get("max_runs"),
+                even_if_paused=True,
             )
         return Response(None)
 
     def pause(self, request, pk=None):
-        deployment = self.get_object(pk)
-        with transaction.atomic():
-            Deployment.objects.filter(pk=deployment.pk).update(paused=True)
-            scheduling.delete_scheduled_runs(deployment)
+        domain.pause(self.get_object(pk))
         return Response(None)
 
     def resume(self, request, pk=None):
-        deployment = self.get_object(pk)
-        with transaction.atomic():
-            Deployment.objects.filter(pk=deployment.pk).update(paused=False)
-            deployment.paused = False
-            scheduling.schedule_deployment(deployment)
+        domain.resume(self.get_object(pk))
         return Response(None)
 
     def work_queue_check(self, request, pk=None):
@@ -230,6 +224,7 @@ class DeploymentViewSet(PrefectViewSet):
         serializer = ScheduleCreateSerializer(data=items, many=True)
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
+            scheduling.lock(deployment)
             created = [
                 DeploymentSchedule.objects.create(
                     deployment=deployment,
@@ -249,6 +244,7 @@ class DeploymentViewSet(PrefectViewSet):
         body = body_of(request)
         data = validate(ScheduleUpdateSerializer, body, partial=True)
         with transaction.atomic():
+            scheduling.lock(deployment)
             schedule = (
                 DeploymentSchedule.objects.select_for_update().filter(deployment=deployment, pk=schedule_id).first()
             )
@@ -265,6 +261,7 @@ class DeploymentViewSet(PrefectViewSet):
     def delete_schedule(self, request, pk=None, schedule_id=None):
         deployment = self.get_object(pk)
         with transaction.atomic():
+            scheduling.lock(deployment)
             deleted, _ = DeploymentSchedule.objects.filter(deployment=deployment, pk=schedule_id).delete()
             if not deleted:
                 raise NotFound("Schedule not found")

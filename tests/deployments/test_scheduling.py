@@ -143,6 +143,26 @@ class TestWhatIsScheduled:
         assert schedule_deployment(deployment, start=START) == []
         assert not runs_of(deployment).exists()
 
+    def test_an_explicit_backfill_schedules_a_paused_deployment_too(self, deployment):
+        add_schedule(deployment, every(600))
+        Deployment.objects.filter(pk=deployment.pk).update(paused=True)
+
+        made = schedule_deployment(deployment, start=START, min_runs=2, min_time=dt.timedelta(0), even_if_paused=True)
+
+        assert len(made) == 2
+
+    def test_the_deployment_is_read_afresh_so_a_stale_copy_cannot_schedule_a_paused_one(self, deployment):
+        add_schedule(deployment, every(600))
+        Deployment.objects.filter(pk=deployment.pk).update(paused=True)  # `deployment` still says unpaused
+
+        assert schedule_deployment(deployment, start=START) == []
+
+    def test_a_deleted_deployment_gets_no_runs(self, deployment):
+        add_schedule(deployment, every(600))
+        Deployment.objects.filter(pk=deployment.pk).delete()
+
+        assert schedule_deployment(deployment, start=START) == []
+
     def test_an_inactive_schedule_gets_no_runs(self, deployment):
         add_schedule(deployment, every(600), active=False)
         live = add_schedule(deployment, normalize({"cron": "0 * * * *"}))
@@ -176,6 +196,37 @@ class TestWhatIsScheduled:
         propose(started, state("PENDING"), force=True)
         assert delete_scheduled_runs(deployment) == 2
         assert list(runs_of(deployment)) == [started]
+
+
+PAST = "2020-01-01T00:00:00Z"  # pausing and resuming schedule from now
+
+
+class TestPausing:
+    def test_pausing_removes_the_scheduled_runs_and_says_how_many(self, deployment):
+        add_schedule(deployment, every(600, anchor=PAST))
+        made = schedule_deployment(deployment, min_runs=3)
+        assert made
+
+        assert domain.pause(deployment) == len(made)
+        assert Deployment.objects.get(pk=deployment.pk).paused
+        assert not runs_of(deployment).exists()
+
+    def test_pausing_a_paused_deployment_changes_nothing(self, deployment):
+        Deployment.objects.filter(pk=deployment.pk).update(paused=True)
+
+        assert domain.pause(deployment) is None
+
+    def test_resuming_schedules_the_next_runs_at_once(self, deployment):
+        add_schedule(deployment, every(600, anchor=PAST))
+        Deployment.objects.filter(pk=deployment.pk).update(paused=True)
+
+        created = domain.resume(deployment)
+
+        assert created and created == runs_of(deployment).count()
+        assert not Deployment.objects.get(pk=deployment.pk).paused
+
+    def test_resuming_a_running_deployment_changes_nothing(self, deployment):
+        assert domain.resume(deployment) is None
 
 
 class TestChangingSchedules:
