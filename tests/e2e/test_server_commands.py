@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import subprocess
 
 import pytest
 import requests
@@ -74,6 +75,25 @@ def test_the_server_serves_until_ctrl_c_then_stops_cleanly(tmp_path, database):
     assert "Traceback" not in output
     assert f"http://127.0.0.1:{server.port}/api" in output
     assert flow_names(database) == ["etl"]
+
+
+def test_a_server_started_with_ctrl_c_ignored_still_stops_on_sigint(tmp_path, database, monkeypatch):
+    """A script's `orchestrator server start &` leaves SIGINT ignored in the server."""
+    real_popen = subprocess.Popen
+
+    def popen_ignoring_sigint(args, **kwargs):
+        return real_popen(["sh", "-c", 'trap "" INT; exec "$0" "$@"', *map(str, args)], **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", popen_ignoring_sigint)
+    server = ServerProcess(tmp_path, database)
+    monkeypatch.setattr(subprocess, "Popen", real_popen)
+    try:
+        server.wait_until_healthy()
+    finally:
+        code, output = server.stop()
+
+    assert code == 0, output
+    assert "Server stopped." in output
 
 
 # --- database reset, upgrade, downgrade ------------------------------------------------------------------

@@ -82,6 +82,9 @@ class Command(BaseCommand):
         from orchestrator.services import ServiceRunner
 
         runner = None if options["no_services"] else ServiceRunner()
+        # Twisted only takes over SIGINT when it has its default handler; a server started in
+        # the background by a script inherits it ignored and would then not stop on `kill -INT`.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         server = Server(
             application=application,
             endpoints=build_endpoint_description_strings(host=host, port=port),
