@@ -42,6 +42,19 @@ def unstorable(value, loc: tuple) -> dict | None:
     return None
 
 
+def repaired(value):
+    """`value` with every NUL and lone surrogate in its strings replaced by U+FFFD."""
+    if isinstance(value, str):
+        if "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
+            return "".join("\ufffd" if c == "\x00" or "\ud800" <= c <= "\udfff" else c for c in value)
+        return value
+    if isinstance(value, dict):
+        return {repaired(key): repaired(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [repaired(item) for item in value]
+    return value
+
+
 class PrefectJSONParser(BaseParser):
     media_type = "*/*"
 
@@ -61,6 +74,9 @@ class PrefectJSONParser(BaseParser):
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"JSON decode error: {exc}") from exc
         if SUSPICIOUS_ESCAPE.search(text):
+            view = (parser_context or {}).get("view")
+            if getattr(view, "repairs_unstorable_text", False):
+                return repaired(data)
             problem = unstorable(data, ("body",))
             if problem:
                 raise BodyInvalid([problem])
