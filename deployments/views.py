@@ -8,29 +8,30 @@ things the way the API does, through the deployments app's domain and scheduling
 
 from __future__ import annotations
 
-import json
 import uuid
 
-from django import forms
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
-from rest_framework.exceptions import APIException
+from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.exceptions import APIException, ValidationError
 
 from concurrency.models import ConcurrencyLimit
 from orchestrator.api.errors import drf_errors_to_locs, summary
+from orchestrator.api.fields import validate
 from orchestrator.paging import BY_NAME, paginate
 from runs.choices import StateType
 from runs.models import FlowRun
 from runs.views import RUN_ROW_FIELDS
 
 from . import domain, scheduling
+from .api.serializers import DeploymentFlowRunCreateSerializer
 from .choices import WorkerStatus, WorkPoolStatus
 from .models import Deployment, DeploymentSchedule, Worker, WorkPool, WorkQueue
+from .run_form import CustomRunForm
 
 PAGE_SIZE = 50
 RUNS_SHOWN = 20
@@ -70,27 +71,6 @@ def _recent_runs(runs: QuerySet) -> list[FlowRun]:
 # -- deployments --------------------------------------------------------------------------
 
 
-class RunForm(forms.Form):
-    """Run now: parameters as a JSON object, merged over the deployment's defaults."""
-
-    parameters = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
-    )
-
-    def clean_parameters(self) -> dict:
-        text = self.cleaned_data["parameters"].strip()
-        if not text:
-            return {}
-        try:
-            value = json.loads(text)
-        except ValueError as exc:
-            raise forms.ValidationError(f"The parameters are not valid JSON: {exc}.") from None
-        if not isinstance(value, dict):
-            raise forms.ValidationError('The parameters must be a JSON object, such as {"name": "world"}.')
-        return value
-
-
 def _deployment_or_404(pk: uuid.UUID, *, for_update: bool = False) -> Deployment:
     deployments = Deployment.objects.select_related("flow", "work_queue__work_pool")
     if for_update:
@@ -114,7 +94,7 @@ def _attach_schedules(deployments: list[Deployment]) -> None:
 
 
 def deployments_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:255]
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:255]  # NUL: not in PostgreSQL text
     deployments = Deployment.objects.select_related("flow", "work_queue__work_pool").only(*DEPLOYMENT_ROW_FIELDS)
     if query:
         deployments = deployments.filter(Q(name__icontains=query) | Q(flow__name__icontains=query))
@@ -123,9 +103,7 @@ def deployments_list(request: HttpRequest) -> HttpResponse:
     return render(request, "deployments/list.html", {"section": "deployments", "page": page, "query": query})
 
 
-def _deployment_page(
-    request: HttpRequest, deployment: Deployment, run_form: RunForm, status: int = 200
-) -> HttpResponse:
+def _deployment_page(request: HttpRequest, deployment: Deployment) -> HttpResponse:
     runs = FlowRun.objects.filter(deployment_id=deployment.pk)
     upcoming = list(
         runs.filter(state_type=StateType.SCHEDULED, next_scheduled_start_time__isnull=False)
@@ -149,16 +127,12 @@ def _deployment_page(
             "recent": _recent_runs(runs),
             "runs_shown": RUNS_SHOWN,
             "concurrency": limit,
-            "run_form": run_form,
         },
-        status=status,
     )
 
 
 def deployment_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
-    deployment = _deployment_or_404(pk)
-    initial = json.dumps(deployment.parameters or {}, indent=2, sort_keys=True, ensure_ascii=False)
-    return _deployment_page(request, deployment, RunForm(initial={"parameters": initial}))
+    return _deployment_page(request, _deployment_or_404(pk))
 
 
 def _error_text(exc: APIException) -> str:
@@ -167,21 +141,60 @@ def _error_text(exc: APIException) -> str:
     return summary(drf_errors_to_locs(exc.detail, ())) or "The run could not be created."
 
 
-@require_POST
+# Where an error of the API's request body shows on the custom run form.
+BODY_FIELDS = {"name": "name", "tags": "tags", "job_variables": "job_variables", "state": "scheduled_time"}
+
+
+def _create_run(deployment: Deployment, body: dict) -> tuple[FlowRun | None, list[tuple[str | None, str]]]:
+    """Create the run as `POST /api/deployments/{id}/create_flow_run` does: the API's
+    serializer, then the domain function. A refusal comes back as (form field, message)s."""
+    try:
+        data = validate(DeploymentFlowRunCreateSerializer, body)
+        run, _ = domain.create_run(deployment, dict(data))
+    except ValidationError as exc:  # the body did not pass the API's serializer
+        return None, [
+            (BODY_FIELDS.get(str((error.get("loc") or [""])[0])), str(error.get("msg")))
+            for error in drf_errors_to_locs(exc.detail, ())
+        ]
+    except APIException as exc:  # the domain refuses with the API's errors (Conflict, ...)
+        return None, [(None, _error_text(exc))]
+    return run, []
+
+
+def _run_page(
+    request: HttpRequest, deployment: Deployment, form: CustomRunForm, errors: list[str] = (), status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "deployments/run.html",
+        {"section": "deployments", "deployment": deployment, "form": form, "run_errors": errors},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
 def deployment_run(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
-    """Create a run of the deployment now and open its page; on a refusal, say why."""
+    """GET: the custom run form. POST: create a run and open its page. "Quick run" posts no
+    fields and gets the deployment's default parameters; the custom form posts its own."""
     deployment = _deployment_or_404(pk)
-    form = RunForm(request.POST)
-    if form.is_valid():
-        try:
-            run, _ = domain.create_run(deployment, {"parameters": form.cleaned_data["parameters"]})
-        except APIException as exc:  # the domain refuses with the API's errors (Conflict, ...)
-            form.add_error(None, _error_text(exc))
-        else:
-            return redirect("flow-run", run.pk)
-    # Take the browser to the form, which keeps what was typed.
-    form.fields["parameters"].widget.attrs.update({"autofocus": True, "aria-invalid": "true"})
-    return _deployment_page(request, deployment, form, status=400)
+    if request.method == "GET":
+        return _run_page(request, deployment, CustomRunForm(deployment))
+    if not request.POST.get("custom"):  # a quick run
+        run, errors = _create_run(deployment, {})
+        if run is None:
+            # The form, unfilled, to choose parameters that the deployment accepts.
+            return _run_page(request, deployment, CustomRunForm(deployment), [m for _, m in errors], status=400)
+    else:
+        form = CustomRunForm(deployment, request.POST)
+        if not form.is_valid():
+            return _run_page(request, deployment, form, status=400)
+        run, errors = _create_run(deployment, form.request_body())
+        if run is None:
+            for field, message in errors:
+                form.add_error(field if field in form.fields else None, message)
+            return _run_page(request, deployment, form, status=400)
+    messages.success(request, f"Run {run.name} created.")
+    return redirect("flow-run", run.pk)
 
 
 @require_POST

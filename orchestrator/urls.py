@@ -2,11 +2,13 @@
 
 from django.urls import include, path, re_path
 
-from orchestrator.api import root, ui
+from orchestrator import settings_views
+from orchestrator.api import browsable, root, ui
 from orchestrator.api.errors import json_not_found
 from orchestrator.api.routes import slashed
 
 api_patterns = [
+    path("", browsable.api_root, name="api-root"),
     *slashed("health", root.HealthView.as_view()),
     *slashed("ready", root.ReadyView.as_view()),
     *slashed("version", root.ApiVersionView.as_view()),
@@ -43,6 +45,9 @@ urlpatterns = [
     path("", include("notifications.views_urls")),
     path("", include("concurrency.views_urls")),
     path("", include("deployments.views_urls")),
+    path("", include("events.views_urls")),
+    *slashed("settings", settings_views.settings_page, name="settings"),
+    path("", include("runs.dashboard_urls")),  # the dashboard home and flows, before the runs pages
     path("", include("runs.views_urls")),
 ]
 

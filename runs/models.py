@@ -177,6 +177,8 @@ class FlowRun(RunModel):
             models.Index(fields=["parent_task_run_id"], name="flow_run_parent_task_run"),
             models.Index(fields=["deployment_id", "-expected_start_time"], name="flow_run_deployment"),
             models.Index(fields=["work_queue_id"], name="flow_run_work_queue"),
+            # The runs list filtered by work pool, newest first.
+            models.Index(fields=["work_pool_name", "-expected_start_time"], name="flow_run_work_pool"),
             models.Index(fields=["name"], name="flow_run_name"),
             models.Index(fields=["-created"], name="flow_run_created"),
         ]
@@ -219,6 +221,9 @@ class TaskRun(RunModel):
         ]
         indexes = [
             models.Index(fields=["-expected_start_time"], name="task_run_expected_start"),
+            # A flow run's task runs in start order (its page, its timeline), without sorting
+            # all of a run that mapped a task over a hundred thousand items.
+            models.Index(fields=["flow_run", "expected_start_time"], name="task_run_flow_run_expected"),
             models.Index(fields=["state_type", "-expected_start_time"], name="task_run_state_expected"),
             models.Index(fields=["-start_time"], name="task_run_start_time"),
             models.Index(fields=["-end_time"], name="task_run_end_time"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import urllib.parse
 from collections import defaultdict
 
@@ -20,12 +19,13 @@ from orchestrator.api.fields import validate
 from orchestrator.api.filters import FilterError, parse_filters, parse_time
 from orchestrator.api.views import PrefectViewSet, body_of, limit_of
 from orchestrator.lib.names import run_name
-from runs import hooks
-from runs.choices import OrchestrationStatus, StateType
+from runs import domain, hooks
+from runs.choices import StateType
 from runs.deletion import delete_flow_runs
 from runs.filters import FLOW_RUN_FILTER, FLOW_RUN_SORTS, flow_run_body_filters, same
+from runs.logs import log_batches
 from runs.models import Flow, FlowRun, FlowRunInput, Log, TaskRun
-from runs.orchestration import engine, states
+from runs.orchestration import engine
 from runs.orchestration.states import State, iso, state_row_json
 from runs.queries import BucketIndex, estimated_lateness, estimated_run_time
 
@@ -124,37 +124,10 @@ class FlowRunViewSet(PrefectViewSet):
             raise BodyInvalid(
                 [{"loc": ["body", "run_input"], "msg": "Input should be a valid dictionary", "type": "dict_type"}], body
             )
-        run = self.get_object(pk)
-        current = run.state
-        if current is None or current.type != StateType.PAUSED:
-            return Response(
-                {
-                    "state": None,
-                    "status": OrchestrationStatus.ABORT,
-                    "details": {"type": "abort_details", "reason": "Only a paused flow run can be resumed."},
-                }
-            )
-        keyset = (current.state_details or {}).get("run_input_keyset")
-        if keyset:
-            rejection = _check_run_input(run, keyset, run_input or {})
-            if rejection:
-                return Response(
-                    {
-                        "state": state_row_json(current),
-                        "status": OrchestrationStatus.REJECT,
-                        "details": {"type": "reject_details", "reason": rejection},
-                    }
-                )
-        if (current.state_details or {}).get("pause_reschedule"):
-            proposed = states.scheduled("Resuming", at=timezone.now())
-        else:
-            proposed = State(type=StateType.RUNNING)
-        with transaction.atomic():
-            ctx = engine.set_flow_run_state(run.pk, proposed, parameters=api_parameters(request))
-            if keyset and run_input and ctx.status == OrchestrationStatus.ACCEPT:
-                FlowRunInput.objects.update_or_create(
-                    flow_run=run, key=keyset["response"], defaults={"value": json.dumps(run_input)}
-                )
+        try:
+            ctx = domain.resume_flow_run(pk, run_input, parameters=api_parameters(request))
+        except FlowRun.DoesNotExist:
+            raise NotFound(self.not_found) from None
         return orchestration_response(ctx)
 
     def bulk_set_state(self, request):
@@ -246,29 +219,9 @@ class FlowRunViewSet(PrefectViewSet):
     def download_logs(self, request, pk=None):
         run = self.get_object(pk)
         filename = urllib.parse.quote(f"{run.name}-logs.csv", safe="")
-
-        def rows():
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            writer.writerow(["timestamp", "level", "flow_run_id", "task_run_id", "message"])
-            last = None
-            while True:
-                page = Log.objects.filter(flow_run_id=run.pk).order_by("timestamp", "id")
-                if last is not None:
-                    page = page.filter(timestamp__gte=last[0]).exclude(timestamp=last[0], id__lte=last[1])
-                batch = list(page[:1000])
-                for log in batch:
-                    writer.writerow(
-                        [iso(log.timestamp), log.level, log.flow_run_id, log.task_run_id or "", log.message]
-                    )
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate(0)
-                if len(batch) < 1000:
-                    return
-                last = (batch[-1].timestamp, batch[-1].id)
-
-        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(
+            _csv_lines(Log.objects.filter(flow_run_id=run.pk)), content_type="text/csv; charset=utf-8"
+        )
         response["Content-Disposition"] = f"attachment; filename=\"flow-run-logs.csv\"; filename*=UTF-8''{filename}"
         return response
 
@@ -329,6 +282,22 @@ class FlowRunViewSet(PrefectViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+def _csv_row(*values) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(values)
+    return buffer.getvalue()
+
+
+def _csv_lines(logs):
+    """The run's logs as CSV, a batch (one keyset query) at a time (runs.logs)."""
+    yield _csv_row("timestamp", "level", "flow_run_id", "task_run_id", "message")
+    for batch in log_batches(logs):
+        yield "".join(
+            _csv_row(iso(log.timestamp), log.level, log.flow_run_id, log.task_run_id or "", log.message)
+            for log in batch
+        )
+
+
 def _bulk_limit(body: dict) -> int:
     limit = body.get("limit", BULK_LIMIT)
     if limit is None:
@@ -339,23 +308,6 @@ def _bulk_limit(body: dict) -> int:
             body,
         )
     return limit
-
-
-def _check_run_input(run, keyset: dict, run_input: dict) -> str | None:
-    """Validate the input sent to a paused run against the schema the run published."""
-    schema_row = FlowRunInput.objects.filter(flow_run=run, key=keyset.get("schema")).first()
-    if schema_row is None:
-        return "The run's input schema was not found."
-    try:
-        schema = json.loads(schema_row.value)
-    except ValueError:
-        return "The run's input schema is not valid JSON."
-    from orchestrator.lib.jsonschema import validation_errors
-
-    errors = validation_errors(run_input, schema)
-    if errors:
-        return "The input does not match the run's schema: " + "; ".join(errors[:5])
-    return None
 
 
 # --- shared helpers -----------------------------------------------------------------------

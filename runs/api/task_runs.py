@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from rest_framework import status
 from rest_framework.response import Response
@@ -16,6 +15,7 @@ from orchestrator.api.filters import parse_filters
 from orchestrator.api.views import PrefectViewSet, body_of, limit_of, offset_of, sort_of
 from runs.deletion import delete_task_runs
 from runs.filters import LOG_FILTER, LOG_SORTS, TASK_RUN_SORTS, same, task_run_body_filters
+from runs.live import publish_logs
 from runs.models import FlowRun, FlowRunState, Log, TaskRun, TaskRunState
 from runs.orchestration import engine
 from runs.orchestration.states import State, state_row_json
@@ -28,7 +28,6 @@ from .serializers import (
     TaskRunCreateSerializer,
     TaskRunSerializer,
     TaskRunUpdateSerializer,
-    log_json,
     state_from_data,
 )
 
@@ -146,6 +145,10 @@ class TaskRunStatesView(StatesView):
 class LogsView(APIView):
     """`POST /logs/` stores a batch; `POST /logs/filter` reads them."""
 
+    # Log lines are whatever a program printed: a NUL or a lone surrogate in one line (which
+    # no database stores) becomes U+FFFD rather than costing the whole batch.
+    repairs_unstorable_text = True
+
     def post(self, request):
         records = request.data
         if not isinstance(records, list):
@@ -155,7 +158,8 @@ class LogsView(APIView):
         logs = [Log(**item) for item in serializer.validated_data]
         with transaction.atomic():
             Log.objects.bulk_create(logs, batch_size=500)
-            if settings.ORCHESTRATOR["LOGS_STREAM_OUT_ENABLED"] and logs:
+            if logs:
+                # To /api/logs/out (when enabled) and to the runs' dashboard pages.
                 transaction.on_commit(lambda: publish_logs(logs))
         return Response(status=status.HTTP_201_CREATED)
 
@@ -168,12 +172,3 @@ class LogFilterView(APIView):
         offset = offset_of(body)
         limit = limit_of(body)
         return Response(LogSerializer(many=True).to_representation(qs[offset : offset + limit]))
-
-
-LOGS_GROUP = "logs"
-
-
-def publish_logs(logs: list[Log]) -> None:
-    from orchestrator.channels import broadcast
-
-    broadcast(LOGS_GROUP, {"type": "logs.published", "logs": [log_json(log) for log in logs]})

@@ -14,13 +14,13 @@ from django import template
 from django.utils.html import format_html
 
 from runs.choices import COLORS
+from runs.logs import LOG_LEVELS, LOG_ORDER, level_name
 
 register = template.Library()
 
 DASH = "—"
 
-# Python's logging levels, highest first: a custom level shows as the nearest one below it.
-LOG_LEVELS = (("CRITICAL", 50), ("ERROR", 40), ("WARNING", 30), ("INFO", 20), ("DEBUG", 10))
+__all__ = ["LOG_LEVELS", "register"]
 
 
 @register.inclusion_tag("partials/state_badge.html")
@@ -99,15 +99,16 @@ def run_start(run) -> dt.datetime | None:
 @register.filter
 def log_level(level: int | None) -> str:
     """A numeric logging level as its name: 20 -> "INFO"; 25 -> "INFO" (the nearest below)."""
-    if level is None:
-        return DASH
-    for name, number in LOG_LEVELS:
-        if level >= number:
-            return name
-    return "DEBUG"
+    return DASH if level is None else level_name(level)
 
 
 @register.filter
 def pretty_json(value: Any) -> str:
     """JSON indented for a <pre> block (escaped by the template as usual)."""
     return json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
+
+
+@register.filter
+def log_cursor(log) -> str:
+    """Where a log row sits in a run's logs (a keyset cursor): the live stream resumes after it."""
+    return str(LOG_ORDER.cursor_of(log))

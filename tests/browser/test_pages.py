@@ -26,7 +26,7 @@ class Walk:
 
 
 PAGES = [
-    Walk("dashboard", lambda w: "/", "Dashboard", ("nightly-etl", "broken-import")),
+    Walk("dashboard", lambda w: "/", "Dashboard", ("Flow runs", "Completed", "broken-import", "laptop-pool")),
     Walk("runs", lambda w: "/runs/", "Runs", ("nightly-etl", "broken-import", "Completed", "Failed")),
     Walk(
         "flow-run",
@@ -39,7 +39,7 @@ PAGES = [
         "deployment",
         lambda w: f"/deployments/deployment/{w.deployment_id}/",
         "nightly",
-        ("Loads yesterday's rows into the warehouse", "laptop-pool", "Run now"),
+        ("Loads yesterday's rows into the warehouse", "laptop-pool", "Quick run", "Custom run"),
     ),
     Walk("work-pools", lambda w: "/work-pools/", "Work pools", ("laptop-pool", "process")),
     Walk("work-pool", lambda w: f"/work-pools/work-pool/{w.pool}/", "laptop-pool", ("default", "Workers")),
@@ -50,6 +50,11 @@ PAGES = [
     Walk("artifact-key", lambda w: "/artifacts/key/etl-report/", "etl-report", ("nightly",)),
     Walk("concurrency-limits", lambda w: "/concurrency-limits/", "Concurrency limits", ("warehouse-connections",)),
     Walk("tag-limits", lambda w: "/concurrency-limits/?tab=task-run", "Concurrency limits", ("etl",)),
+    Walk("flows", lambda w: "/flows/", "Flows", ("nightly-etl", "broken-import")),
+    Walk("flow", lambda w: f"/flows/flow/{w.flow_id}", "nightly-etl", ("Completed", "nightly")),
+    Walk("deployment-run", lambda w: f"/deployments/deployment/{w.deployment_id}/run", "Run", ("Parameters", "n")),
+    Walk("events", lambda w: "/events/", "Event feed", ("prefect.flow-run.Completed",)),
+    Walk("settings", lambda w: "/settings", "Settings", ("3.8.8", "PREFECT_API_DATABASE_CONNECTION_URL")),
 ]
 
 

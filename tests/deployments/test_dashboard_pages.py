@@ -6,7 +6,6 @@ import datetime as dt
 import re
 import uuid
 
-import pytest
 from django.test import Client
 from django.utils import timezone
 
@@ -376,7 +375,7 @@ def test_pausing_twice_changes_nothing_the_second_time(client, flow):
     assert "This deployment was already paused." in page(client, url(deployment))
 
 
-def test_run_now_creates_a_run_with_the_default_parameters_and_opens_it(client, flow):
+def test_quick_run_creates_a_run_with_the_default_parameters_and_opens_it(client, flow):
     deployment = deploy(flow, parameters={"name": "world"}, parameter_openapi_schema=SCHEMA, tags=["nightly"])
 
     response = client.post(url(deployment, "run"))
@@ -389,60 +388,16 @@ def test_run_now_creates_a_run_with_the_default_parameters_and_opens_it(client, 
     assert run.flow_id == flow.pk
 
 
-def test_run_now_with_parameters_merges_them_over_the_defaults(client, flow):
+def test_the_deployment_page_offers_a_quick_run_and_a_custom_run(client, flow):
     deployment = deploy(flow, parameters={"name": "world"}, parameter_openapi_schema=SCHEMA)
 
-    response = client.post(url(deployment, "run"), {"parameters": '{"count": 3}'})
+    html = page(client, url(deployment))
 
-    run = FlowRun.objects.get(deployment_id=deployment.pk)
-    assert response["Location"] == f"/runs/flow-run/{run.pk}"
-    assert run.parameters == {"name": "world", "count": 3}
-
-
-def test_the_run_form_starts_with_the_default_parameters(client, flow):
-    deployment = deploy(flow, parameters={"name": "world"}, parameter_openapi_schema=SCHEMA)
-
-    form = section(page(client, url(deployment)), "run")
-
-    assert re.search(
-        r'<textarea name="parameters"[^>]*>\n\{\n  &quot;name&quot;: &quot;world&quot;\n\}</textarea>', form
-    )
+    assert re.search(rf'<form method="post" action="{url(deployment, "run")}">.*?>Quick run</button>', html, re.S)
+    assert f'<a class="button" href="{url(deployment, "run")}">Custom run</a>' in html
 
 
-@pytest.mark.parametrize(
-    "text, error",
-    [
-        ("{not json", "The parameters are not valid JSON"),
-        ('["a", "list"]', "The parameters must be a JSON object"),
-    ],
-)
-def test_run_now_rejects_parameters_that_are_not_a_json_object(client, flow, text, error):
-    deployment = deploy(flow, parameters={"name": "world"}, parameter_openapi_schema=SCHEMA)
-
-    response = client.post(url(deployment, "run"), {"parameters": text})
-
-    assert response.status_code == 400
-    html = response.content.decode()
-    assert error in html and "The run was not created" in html
-    assert not FlowRun.objects.filter(deployment_id=deployment.pk).exists()
-
-
-def test_run_now_shows_why_the_server_refused_the_parameters(client, flow):
-    deployment = deploy(flow, parameters={"name": "world"}, parameter_openapi_schema=SCHEMA)
-
-    response = client.post(url(deployment, "run"), {"parameters": '{"count": "many"}'})
-
-    assert response.status_code == 400
-    html = response.content.decode()
-    assert "The run was not created: The parameters do not match the deployment&#x27;s schema" in html
-    assert "count: &#x27;many&#x27; is not of type &#x27;integer&#x27;" in html
-    # The form keeps what was typed, and the browser goes to it.
-    assert "{&quot;count&quot;: &quot;many&quot;}</textarea>" in html
-    assert re.search(r'<textarea name="parameters"[^>]* autofocus aria-invalid="true"', html)
-    assert not FlowRun.objects.filter(deployment_id=deployment.pk).exists()
-
-
-def test_run_now_says_so_when_an_enforced_schema_is_missing(client, flow):
+def test_quick_run_says_so_when_an_enforced_schema_is_missing(client, flow):
     deployment = deploy(flow, enforce_parameter_schema=True, parameter_openapi_schema=None)
 
     response = client.post(url(deployment, "run"))
@@ -471,8 +426,9 @@ def test_the_buttons_only_accept_post(client, flow):
     deployment = deploy(flow)
     pools.create_pool(name="p", type="process")
 
-    for path in (url(deployment, "pause"), url(deployment, "resume"), url(deployment, "run")):
+    for path in (url(deployment, "pause"), url(deployment, "resume")):
         assert client.get(path).status_code == 405
+    assert client.get(url(deployment, "run")).status_code == 200  # the custom run form
     assert client.get("/work-pools/work-pool/p/pause").status_code == 405
 
 
@@ -665,3 +621,9 @@ def test_the_work_pool_page_uses_a_bounded_number_of_queries(client, flow, djang
 
     with django_assert_max_num_queries(4):
         page(client, "/work-pools/work-pool/p/")
+
+
+def test_a_search_with_a_nul_character_is_not_an_error(client, flow):
+    deploy(flow, "nightly")
+
+    assert "nightly" in page(client, "/deployments/?q=night%00ly")

@@ -51,3 +51,18 @@ def propose(run, proposed: State, **kwargs):
         ctx = engine.set_task_run_state(run.pk, proposed, **kwargs)
     run.refresh_from_db()
     return ctx
+
+
+def download(url: str) -> tuple[int, dict, str]:
+    """GET a streamed download through Django's ASGI handler, as Daphne serves it (an async
+    body read a batch at a time): (status, headers, text). Needs a transactional test (the
+    handler's database thread does not see the test's transaction)."""
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    async def fetch():
+        response = await AsyncClient().get(url)
+        body = b"".join([chunk async for chunk in response.streaming_content]).decode()
+        return response.status_code, response.headers, body
+
+    return async_to_sync(fetch)()

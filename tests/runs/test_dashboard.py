@@ -16,6 +16,7 @@ from runs.models import Flow, FlowRun, Log, TaskRun
 from runs.orchestration import engine
 from runs.orchestration.states import State
 from runs.templatetags.runs_extras import duration, log_level, utc
+from runs.views import flow_run as flow_run_views
 from tests.runs.helpers import flow_run_in, task_run_in
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.UTC)
@@ -66,18 +67,6 @@ def test_it_lists_runs_newest_first(client, flow):
 
     assert run_names(html) == ["run-2", "run-1", "run-0"]
     assert "etl" in html
-
-
-def test_the_dashboard_is_the_runs_list_under_its_own_nav_entry(client, flow):
-    make_runs(flow, 1)
-
-    html = page(client, "/")
-
-    assert run_names(html) == ["run-0"]
-    assert "<h1>Dashboard</h1>" in html
-    assert re.search(r'href="/"\s+aria-current="page"', html)
-    assert 'class="brand"' in html and "Orchestrator" in html
-    assert 'href="/runs/"' in html
 
 
 def test_it_shows_each_state_name_in_its_types_colour(client, flow):
@@ -145,7 +134,7 @@ def test_it_ignores_filter_values_it_does_not_know(client, flow):
 
 
 def test_the_empty_runs_list_explains_how_to_start(client, db):
-    html = page(client, "/")
+    html = page(client, "/runs/")
 
     assert "No flow runs yet" in html
     assert "PREFECT_API_URL=http://testserver/api python my_flow.py" in html
@@ -235,11 +224,13 @@ def test_the_runs_list_uses_a_bounded_number_of_queries(client, flow, django_ass
     make_runs(flow, views.PAGE_SIZE + 10)
     make_runs(other, 10)
 
-    with django_assert_max_num_queries(3):
+    # The menus of flows, deployments and work pools, and the page (plus the runs without
+    # a start time, when the page reaches them).
+    with django_assert_max_num_queries(4):
         first = page(client, "/runs/")
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         page(client, "/runs/" + older_link(first))
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         page(client, f"/runs/?state=COMPLETED&flow={other.pk}")
 
 
@@ -268,16 +259,17 @@ def test_the_flow_run_page_shows_state_history_task_runs_and_logs(client, flow):
 
     assert "nightly" in html and "etl" in html
     assert "Flow run failed: load timed out" in html
-    history = html[html.index('id="states"') : html.index('id="task-runs"')]
+    history = html[html.index('id="states"') :]
     assert re.findall(r'class="badge state-[a-z]+"[^>]*>(\w+)</span>', history) == ["Pending", "Running", "Failed"]
-    tasks = html[html.index('id="task-runs"') : html.index('id="logs"')]
+    tasks = html[html.index('id="task-runs"') : html.index('id="subflows"')]
     assert "extract-0" in tasks and "load-0" in tasks
+    assert f'href="/runs/task-run/{task.pk}">extract-0</a>' in tasks
     assert re.search(r'class="badge state-failed"[^>]*>TimedOut</span>', tasks)
-    logs = html[html.index('id="logs"') :]
+    logs = html[html.index('id="logs"') : html.index('id="task-runs"')]
     assert logs.index("Beginning flow run") < logs.index("Task run failed")
     assert ">INFO</span>" in logs and ">ERROR</span>" in logs
     assert "Task run failed &lt;boom&gt;" in logs
-    assert f'href="#task-{task.pk}">extract-0</a>' in logs
+    assert f'href="/runs/task-run/{task.pk}">extract-0</a>' in logs
     assert ">2024-05-01 12:00:01.000</time>" in logs
 
 
@@ -317,8 +309,8 @@ def test_the_flow_run_page_filters_logs_by_level(client, flow):
     assert re.search(r'href="\?level=WARNING#logs" aria-current="true"', html)
 
 
-def test_the_flow_run_page_says_when_logs_are_cut_short(client, flow, monkeypatch):
-    monkeypatch.setattr(views, "LOGS_SHOWN", 3)
+def test_the_flow_run_page_pages_through_long_logs(client, flow, monkeypatch):
+    monkeypatch.setattr(flow_run_views, "LOGS_SHOWN", 3)
     run = flow_run_in(flow, "RUNNING")
     for i in range(5):
         Log.objects.create(
@@ -328,7 +320,13 @@ def test_the_flow_run_page_says_when_logs_are_cut_short(client, flow, monkeypatc
     html = page(client, f"/runs/flow-run/{run.pk}")
 
     assert "line 2" in html and "line 3" not in html
-    assert "Showing the first 3 log lines" in html
+    assert "Showing 3 lines a page" in html
+    # The first page does not stream: new lines would land after lines it does not show.
+    assert "data-live-logs" not in html
+    later = re.search(r'href="(\?logs_after=[^"#]+)#logs">Later lines', html).group(1).replace("&amp;", "&")
+    last = page(client, f"/runs/flow-run/{run.pk}{later}")
+    assert "line 3" in last and "line 4" in last and "line 2" not in last
+    assert f'data-live-logs="/ws/flow-runs/{run.pk}/logs"' in last
 
 
 def test_the_flow_run_page_links_subflows_and_their_parent(client, flow):
@@ -343,7 +341,8 @@ def test_the_flow_run_page_links_subflows_and_their_parent(client, flow):
     subflows = parent_html[parent_html.index('id="subflows"') :]
     assert f'href="/runs/flow-run/{child.pk}">child-run</a>' in subflows
     assert f'href="/runs/flow-run/{child.pk}"' in parent_html[: parent_html.index('id="subflows"')]
-    assert f'href="/runs/flow-run/{parent.pk}#task-{stand_in.pk}">parent-run</a>' in child_html
+    assert f'href="/runs/flow-run/{parent.pk}">parent-run</a>' in child_html
+    assert f'href="/runs/task-run/{stand_in.pk}">child-flow-0</a>' in child_html
 
 
 def test_a_subflow_whose_parent_task_is_unknown_still_renders(client, flow):
@@ -368,13 +367,15 @@ def test_a_flow_run_without_states_tasks_or_logs_renders(client, flow):
 
 
 def test_the_flow_run_page_uses_a_bounded_number_of_queries(client, flow, django_assert_max_num_queries):
-    run = flow_run_in(flow, "RUNNING", parent_task_run_id=uuid.uuid4())
+    run = flow_run_in(flow, "RUNNING", parent_task_run_id=uuid.uuid4(), deployment_id=uuid.uuid4())
     for i in range(20):
         task = task_run_in(run, "COMPLETED", run_name=f"task-{i}", dynamic_key=str(i))
         Log.objects.create(name="prefect", level=20, message="x", timestamp=T0, flow_run_id=run.pk, task_run_id=task.pk)
         artifacts.create_artifact({"key": f"report-{i}", "type": "markdown", "data": "# hi", "flow_run_id": run.pk})
 
-    with django_assert_max_num_queries(8):
+    # The run, its states, task runs, subflows, parent task, deployment, a page of logs, and
+    # the artifacts (two).
+    with django_assert_max_num_queries(9):
         page(client, f"/runs/flow-run/{run.pk}")
 
 
