@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/orchestrator
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: serve test test-sqlite test-postgres lint check install install-test clean
+.PHONY: serve test test-sqlite test-postgres lint check install install-test clean bench bench-scale
 
 serve: install
 	$(BIN)/orchestrator server start
@@ -59,6 +59,15 @@ test-postgres: install-test
 	else \
 		echo "PostgreSQL not reachable at $(TEST_POSTGRES_URL): skipping the PostgreSQL run"; \
 	fi
+
+# Ours against Prefect's own server, side by side (README, "Benchmarks"): e.g.
+#   make bench BENCH_ARGS="--scale 0.25 --backends postgres --ours-ref HEAD"
+#   make bench-scale BENCH_ARGS="--runs 10000 1000000"
+bench: install-test
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-scale: install-test
+	$(BIN)/python -m bench.scale $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(PREFECT_VENV) .pytest_cache .ruff_cache
