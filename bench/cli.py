@@ -71,6 +71,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--retries", type=int, default=10, help="retries per request on 408/429/502/503/504 and resets")
     p.add_argument("--first-delay", type=float, default=0.05, help="first retry delay in s (doubles, at most 2 s)")
     p.add_argument("--postgres-url", default=DEFAULT_POSTGRES, help="PostgreSQL server for the fresh databases")
+    p.add_argument(
+        "--ours-workers",
+        type=int,
+        default=1,
+        help="serve ours from this many processes (`server start --workers`; above 1 uses --redis-url)",
+    )
+    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/9", help="Redis for ours with --ours-workers > 1")
     p.add_argument("--prefect-python", type=Path, default=PREFECT_PYTHON, help="python of the prefect==3.8.8 venv")
     p.add_argument(
         "--ours-ref", help="serve ours from this commit (exported with git archive) instead of the working tree"
@@ -125,7 +132,10 @@ def server_run(
     server = None
     try:
         url = database.create(server_kind, f"{os.getpid()}_{rep}")
-        server = Server(server_kind, url, workdir.path, source=source)
+        extra_env = {}
+        if server_kind == "ours" and args.ours_workers > 1:
+            extra_env = {"ORCHESTRATOR_SERVER_WORKERS": str(args.ours_workers), "REDIS_URL": args.redis_url}
+        server = Server(server_kind, url, workdir.path, source=source, extra_env=extra_env)
         started = time.perf_counter()
         server.start()
         run["startup_s"] = round(time.perf_counter() - started, 2)

@@ -143,8 +143,28 @@ SETTINGS: tuple[Setting, ...] = (
         aliases=("PREFECT_SERVER_DATABASE_CONNECTION_TIMEOUT",),
         help="Seconds to wait for a database connection.",
     ),
+    Setting(
+        "PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE",
+        5,
+        _int,
+        aliases=("PREFECT_API_DATABASE_SQLALCHEMY_POOL_SIZE",),
+        help="PostgreSQL connections kept open in the pool.",
+    ),
+    Setting(
+        "PREFECT_SERVER_DATABASE_SQLALCHEMY_MAX_OVERFLOW",
+        10,
+        _int,
+        aliases=("PREFECT_API_DATABASE_SQLALCHEMY_MAX_OVERFLOW",),
+        help="PostgreSQL connections opened beyond the pool size under load (closed when idle).",
+    ),
     Setting("PREFECT_SERVER_API_HOST", "127.0.0.1", _str, help="Address the server listens on."),
     Setting("PREFECT_SERVER_API_PORT", 4200, _int, help="Port the server listens on."),
+    Setting(
+        "ORCHESTRATOR_SERVER_WORKERS",
+        1,
+        _int,
+        help="Processes serving the API and dashboard on one port (above 1 needs REDIS_URL).",
+    ),
     Setting(
         "PREFECT_SERVER_API_AUTH_STRING",
         None,
@@ -570,7 +590,12 @@ def write_profile_settings(
 
 
 def database_from_url(
-    url: str | None, home: Path, connect_timeout: float = 5.0, statement_timeout: float = 10.0
+    url: str | None,
+    home: Path,
+    connect_timeout: float = 5.0,
+    statement_timeout: float = 10.0,
+    pool_size: int = 5,
+    max_overflow: int = 10,
 ) -> dict:
     if not url:
         return _sqlite(str(home / "orchestrator.db"))
@@ -594,8 +619,15 @@ def database_from_url(
             existing = options.get("options", "")
             options["options"] = f"{existing} -c statement_timeout={int(statement_timeout * 1000)}".strip()
         options.setdefault("application_name", "orchestrator")
-        config["CONN_MAX_AGE"] = 60
-        config["CONN_HEALTH_CHECKS"] = True
+        # Under ASGI each request has its own connection (Django keeps them per request
+        # context), so a persistent connection is never reused and every API call cost
+        # PostgreSQL a new backend process. psycopg's pool hands out open connections instead.
+        options["pool"] = {
+            "min_size": max(1, pool_size),
+            "max_size": max(1, pool_size) + max(0, max_overflow),
+            "timeout": max(1.0, connect_timeout),
+        }
+        config["CONN_MAX_AGE"] = 0
         return config
     raise ConfigurationError(f"unsupported database {scheme!r}: use SQLite or PostgreSQL")
 

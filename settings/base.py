@@ -5,6 +5,7 @@ and their sources; nothing here reads os.environ directly, so `orchestrator conf
 view` always shows what the server really uses.
 """
 
+import hashlib
 import secrets
 from pathlib import Path
 
@@ -114,6 +115,8 @@ DATABASES = {
         PREFECT_HOME,
         connect_timeout=conf("PREFECT_API_DATABASE_CONNECTION_TIMEOUT"),
         statement_timeout=conf("PREFECT_API_DATABASE_TIMEOUT"),
+        pool_size=conf("PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE"),
+        max_overflow=conf("PREFECT_SERVER_DATABASE_SQLALCHEMY_MAX_OVERFLOW"),
     )
 }
 DATABASE_ECHO = conf("PREFECT_API_DATABASE_ECHO")
@@ -146,10 +149,16 @@ REST_FRAMEWORK = {
 
 REDIS_URL = conf("REDIS_URL")
 if REDIS_URL:
+    # Redis pub/sub channels ignore the database number in REDIS_URL: two servers sharing one
+    # Redis would hear each other's events. Their channels are named after their database.
+    _database_key = "|".join(str(DATABASES["default"].get(key) or "") for key in ("HOST", "PORT", "NAME"))
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": "orchestrator-" + hashlib.sha256(_database_key.encode()).hexdigest()[:12],
+            },
         }
     }
 else:
@@ -159,6 +168,7 @@ else:
 ORCHESTRATOR = {
     "API_HOST": conf("PREFECT_SERVER_API_HOST"),
     "API_PORT": conf("PREFECT_SERVER_API_PORT"),
+    "SERVER_WORKERS": conf("ORCHESTRATOR_SERVER_WORKERS"),
     "AUTH_STRING": conf("PREFECT_SERVER_API_AUTH_STRING"),
     "DEFAULT_LIMIT": conf("PREFECT_SERVER_API_DEFAULT_LIMIT"),
     "UI_URL": conf("PREFECT_UI_URL"),

@@ -137,3 +137,22 @@ def test_sqlite_waits_for_locks_and_uses_wal(tmp_path):
 def test_an_unknown_database_is_refused(tmp_path):
     with pytest.raises(config.ConfigurationError, match="unsupported"):
         config.database_from_url("mysql://x/y", tmp_path)
+
+
+def test_postgres_connections_come_from_a_pool_sized_by_prefects_pool_settings(tmp_path):
+    database = config.database_from_url("postgresql://user@localhost/prefect", tmp_path, pool_size=3, max_overflow=7)
+    assert database["OPTIONS"]["pool"]["min_size"] == 3
+    assert database["OPTIONS"]["pool"]["max_size"] == 10
+    # Django refuses persistent connections together with a pool.
+    assert database["CONN_MAX_AGE"] == 0
+
+
+def test_the_pool_settings_are_read_under_prefects_names(tmp_path):
+    environ = {
+        "PREFECT_HOME": str(tmp_path),
+        "PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE": "8",
+        "PREFECT_API_DATABASE_SQLALCHEMY_MAX_OVERFLOW": "2",
+    }
+    values = config.resolve(environ, dotenv=tmp_path / "none.env")
+    assert values["PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE"].value == 8
+    assert values["PREFECT_SERVER_DATABASE_SQLALCHEMY_MAX_OVERFLOW"].value == 2

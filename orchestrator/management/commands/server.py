@@ -1,13 +1,15 @@
 """`orchestrator server ...`: the commands of `prefect server ...`.
 
-server start [--host H] [--port P] [--no-services]
+server start [--host H] [--port P] [--no-services] [--workers N]
 server services start | ls
 server database reset [-y] | upgrade [-y] [-r REV] | downgrade [-y] -r REV
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -40,6 +42,14 @@ class Command(BaseCommand):
         start.add_argument("--host", default=None, help="Address to listen on (PREFECT_SERVER_API_HOST).")
         start.add_argument("--port", type=int, default=None, help="Port to listen on (PREFECT_SERVER_API_PORT).")
         start.add_argument("--no-services", action="store_true", help="Serve only; run no background services.")
+        start.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="Processes serving the port (ORCHESTRATOR_SERVER_WORKERS, default 1; above 1 needs REDIS_URL).",
+        )
+        # Internal: one of the processes `--workers` starts.
+        start.add_argument("--worker-process", action="store_true", help=argparse.SUPPRESS)
 
         services = commands.add_parser("services", help="Run the background services alone.")
         services_commands = services.add_subparsers(dest="services_command", required=True)
@@ -72,36 +82,73 @@ class Command(BaseCommand):
         from daphne.endpoints import build_endpoint_description_strings
         from daphne.server import Server
 
+        from orchestrator import workers as worker_processes
+
         host = options["host"] or settings.ORCHESTRATOR["API_HOST"]
         port = options["port"] or settings.ORCHESTRATOR["API_PORT"]
+        child = options["worker_process"]
+        workers = 1 if child else options["workers"] or settings.ORCHESTRATOR["SERVER_WORKERS"]
+        if workers < 1:
+            raise CommandError("--workers must be at least 1")
+        if workers > 1 and not settings.REDIS_URL:
+            raise CommandError(
+                "--workers above 1 needs REDIS_URL: websockets open on one worker must hear state "
+                "changes made on another, which only a shared channel layer (Redis) carries"
+            )
+        if workers > 1 and ":" in host:
+            raise CommandError("--workers above 1 listens on IPv4 addresses only")
         database.ensure_not_prefect_database()
         if settings.MIGRATE_ON_START:
             database.migrate()
+
+        if child:
+            worker_processes.exit_with_parent(int(os.environ.get(worker_processes.PARENT_ENV) or os.getppid()))
+        elif workers > 1 and not worker_processes.port_is_free(host, port):
+            raise CommandError(f"could not listen on {host}:{port} (is another server using that port?)")
+        if child or workers > 1:
+            try:
+                sock = worker_processes.listening_socket(host, port)
+            except OSError as exc:
+                raise CommandError(f"could not listen on {host}:{port} ({exc.strerror})") from exc
+            endpoints = [worker_processes.endpoint_for(sock.detach())]
+        else:
+            endpoints = build_endpoint_description_strings(host=host, port=port)
 
         from orchestrator.asgi import application
         from orchestrator.services import ServiceRunner
 
         runner = None if options["no_services"] else ServiceRunner()
+        group = None
+        if workers > 1:
+            group = worker_processes.WorkerGroup(host, port, workers - 1, announce=self.stderr.write)
         # Twisted only takes over SIGINT when it has its default handler; a server started in
         # the background by a script inherits it ignored and would then not stop on `kill -INT`.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         server = Server(
             application=application,
-            endpoints=build_endpoint_description_strings(host=host, port=port),
+            endpoints=endpoints,
             signal_handlers=True,
             verbosity=0,
             websocket_timeout=86400,
             application_close_timeout=10,
-            ready_callable=lambda: self._ready(host, port, runner),
+            ready_callable=None if child else lambda: self._ready(host, port, runner, group, workers),
         )
-        server.run()
+        try:
+            server.run()
+        finally:
+            if group is not None:
+                group.stop()
         if runner is not None:
             runner.stop()
         if not server.listening_addresses:
             raise CommandError(f"could not listen on {host}:{port} (is another server using that port?)")
+        if child:
+            return
         self.stdout.write("Server stopped.")
 
-    def _ready(self, host, port, runner) -> None:
+    def _ready(self, host, port, runner, group, workers) -> None:
+        if group is not None:
+            group.start()
         if runner is not None:
             runner.start()
         names = ", ".join(s.name for s in runner.services) if runner else "none (--no-services)"
@@ -111,6 +158,7 @@ class Command(BaseCommand):
             f"  Dashboard: http://{host}:{port}/\n"
             f"  Database:  {database.describe()}\n"
             f"  Services:  {names}\n"
+            f"  Workers:   {workers} process{'es' if workers > 1 else ''}\n"
             "Press Ctrl+C to stop."
         )
         self.stdout.flush()
