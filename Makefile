@@ -9,6 +9,9 @@ PREFECT_VENV := .venv-prefect
 BIN := $(VENV)/bin
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/orchestrator
 PIP_QUIET := --quiet --disable-pip-version-check
+# Test processes (pytest-xdist): one per core by default.
+PYTEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS)
 
 .PHONY: serve test test-sqlite test-postgres lint check install install-test clean bench bench-scale
 
@@ -45,15 +48,20 @@ check: $(VENV)/.installed-test
 test: install-test lint check test-sqlite test-postgres
 
 test-sqlite: install-test
-	ORCHESTRATOR_PREFECT_PYTHON=$(CURDIR)/$(PREFECT_VENV)/bin/python $(BIN)/pytest $(PYTEST_ARGS)
+	ORCHESTRATOR_PREFECT_PYTHON=$(CURDIR)/$(PREFECT_VENV)/bin/python $(PYTEST) $(PYTEST_ARGS)
 
 # Skipped (with a message) when no PostgreSQL answers, unless ORCHESTRATOR_REQUIRE_POSTGRES=1 (CI).
 # The browser tests walk the same templates and views whatever the database, and the unit tests
 # run every page's queries on both, so they run once (in the SQLite pass) to keep the suite short.
+# So do the end-to-end files below: what they add to the unit tests is the real client's side
+# (flags, CLI output, engine rules as the client drives them), not the database's. Every
+# end-to-end test of concurrent processes, services, workers, notifications and the database
+# commands runs on both. `make test-postgres POSTGRES_E2E_SKIP=` runs them all.
+POSTGRES_E2E_SKIP ?= config_command cli_reads run_behaviours artifacts_and_variables pause_and_cancel
 test-postgres: install-test
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(TEST_POSTGRES_URL)'.rsplit('/',1)[0] + '/postgres', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "== PostgreSQL run =="; \
-		ORCHESTRATOR_TEST_DATABASE_URL=$(TEST_POSTGRES_URL) ORCHESTRATOR_PREFECT_PYTHON=$(CURDIR)/$(PREFECT_VENV)/bin/python $(BIN)/pytest --ignore=tests/browser $(PYTEST_ARGS); \
+		ORCHESTRATOR_TEST_DATABASE_URL=$(TEST_POSTGRES_URL) ORCHESTRATOR_PREFECT_PYTHON=$(CURDIR)/$(PREFECT_VENV)/bin/python $(PYTEST) --ignore=tests/browser $(foreach name,$(POSTGRES_E2E_SKIP),--ignore=tests/e2e/test_$(name).py) $(PYTEST_ARGS); \
 	elif [ "$$ORCHESTRATOR_REQUIRE_POSTGRES" = "1" ]; then \
 		echo "PostgreSQL is required but not reachable at $(TEST_POSTGRES_URL)"; exit 1; \
 	else \
