@@ -12,6 +12,7 @@ without foreign keys.
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from orchestrator.lib.ids import uuid7
@@ -171,6 +172,9 @@ class FlowRun(RunModel):
             models.Index(fields=["-expected_start_time"], name="flow_run_expected_start"),
             models.Index(fields=["next_scheduled_start_time"], name="flow_run_next_scheduled"),
             models.Index(fields=["-start_time"], name="flow_run_start_time"),
+            # START_TIME_DESC, the runs lists' usual sort, orders by the start time or, for a
+            # run that has not started, its expected start: without this a page sorts the table.
+            models.Index(Coalesce("start_time", "expected_start_time"), name="flow_run_start_or_expected"),
             models.Index(fields=["-end_time"], name="flow_run_end_time"),
             models.Index(fields=["state_type", "-expected_start_time"], name="flow_run_state_expected"),
             models.Index(fields=["state_name"], name="flow_run_state_name"),
