@@ -19,6 +19,7 @@ from django.utils import timezone
 from .models import ConcurrencyLimit, Lease
 
 OCCUPANCY_WEIGHT = 0.2  # how fast the average slot occupancy follows new observations
+END_BATCH = 500  # leases ended per query when a limit is reset or deleted
 
 
 @dataclass
@@ -147,3 +148,39 @@ def reap_expired_leases(batch: int = 200) -> int:
                 reaped += 1
         if len(expired) < batch:
             return reaped
+
+
+def end_leases(limit: ConcurrencyLimit, keep_holders: Iterable[str] = ()) -> int:
+    """Free the limit's slots held under leases, except those of the holders (ids) named in
+    `keep_holders`; the caller holds the limit's lock in a transaction. A lease that also holds
+    other limits keeps those: it just stops naming this one, so giving it back later cannot
+    touch this limit's count again. Returns how many leases were ended."""
+    keep = {str(holder) for holder in keep_holders}
+    limit_id = str(limit.pk)
+    ended = 0
+    after = None
+    while True:
+        leases = Lease.objects.select_for_update().filter(limit_ids__contains_any=[limit_id]).order_by("id")
+        if after is not None:
+            leases = leases.filter(id__gt=after)
+        batch = list(leases[:END_BATCH])
+        for lease in batch:
+            if (lease.holder or {}).get("id") in keep:
+                continue
+            others = [other for other in lease.limit_ids if other != limit_id]
+            if others:
+                Lease.objects.filter(pk=lease.pk).update(limit_ids=others)
+            else:
+                Lease.objects.filter(pk=lease.pk).delete()
+            ended += 1
+        if len(batch) < END_BATCH:
+            return ended
+        after = batch[-1].pk
+
+
+def delete_limit(limit: ConcurrencyLimit) -> None:
+    """Delete a limit and end the leases that hold it (the caller is in a transaction)."""
+    locked = ConcurrencyLimit.objects.select_for_update().filter(pk=limit.pk).first()
+    if locked is not None:
+        end_leases(locked)
+        locked.delete()

@@ -36,7 +36,6 @@ from .models import ConcurrencyLimit, Lease
 PAGE_SIZE = 50
 LEASES_SHOWN = 1000  # leases read for one page of limits (holders of the tag limits shown)
 LIMIT_LEASES_SHOWN = 200  # leases listed on a limit's page
-RESET_BATCH = 500
 
 TAG_PREFIX = "tag:"
 DEPLOYMENT_PREFIX = "deployment:"
@@ -348,27 +347,6 @@ def limit_edit(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     )
 
 
-def _end_leases(limit: ConcurrencyLimit) -> int:
-    """Free the limit's slots held under leases (in a transaction that holds the limit's
-    lock). A lease that also holds other limits keeps those; it just stops naming this one,
-    so giving it back later cannot touch this limit's count again."""
-    ended = 0
-    limit_id = str(limit.pk)
-    while True:
-        batch = list(
-            Lease.objects.select_for_update().filter(limit_ids__contains_any=[limit_id]).order_by("id")[:RESET_BATCH]
-        )
-        for lease in batch:
-            others = [other for other in lease.limit_ids if other != limit_id]
-            if others:
-                Lease.objects.filter(pk=lease.pk).update(limit_ids=others)
-            else:
-                Lease.objects.filter(pk=lease.pk).delete()
-            ended += 1
-        if len(batch) < RESET_BATCH:
-            return ended
-
-
 @require_POST
 def limit_reset(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     """Free every slot: nothing holds the limit afterwards (holders that still run are not stopped)."""
@@ -378,7 +356,7 @@ def limit_reset(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     with transaction.atomic():
         locked = ConcurrencyLimit.objects.select_for_update().get(pk=limit.pk)
         freed = slots.available(locked)
-        ended = _end_leases(locked)
+        ended = slots.end_leases(locked)
         ConcurrencyLimit.objects.filter(pk=locked.pk).update(active_slots=0, updated=timezone.now())
     slot_text = f"{freed} slot{'' if freed == 1 else 's'} freed"
     lease_text = f"{ended} holder{'' if ended == 1 else 's'} released" if ended else "no holders"
@@ -397,10 +375,7 @@ def limit_delete(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     kind = kind_of(limit)
     if request.method == "POST":
         with transaction.atomic():
-            locked = ConcurrencyLimit.objects.select_for_update().filter(pk=limit.pk).first()
-            if locked is not None:
-                _end_leases(locked)
-                locked.delete()
+            slots.delete_limit(limit)
         messages.success(request, f"Deleted the concurrency limit {limit.name}.")
         return redirect(_list_url(kind))
     limit.in_use = slots.available(limit)

@@ -183,7 +183,7 @@ class LimitView(APIView):
 
     def delete(self, request, id_or_name=None):
         with transaction.atomic():
-            by_id_or_name(id_or_name).delete()
+            slots.delete_limit(by_id_or_name(id_or_name))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -282,9 +282,11 @@ class TagLimitByIdView(APIView):
         return Response(tag_limit_json(limit))
 
     def delete(self, request, pk=None):
-        deleted, _ = ConcurrencyLimit.objects.filter(pk=pk, name__startswith=TAG_PREFIX).delete()
-        if not deleted:
-            raise NotFound("Concurrency limit not found")
+        with transaction.atomic():
+            limit = ConcurrencyLimit.objects.filter(pk=pk, name__startswith=TAG_PREFIX).first()
+            if limit is None:
+                raise NotFound("Concurrency limit not found")
+            slots.delete_limit(limit)
         return Response(None)
 
 
@@ -293,7 +295,8 @@ class TagLimitByTagView(APIView):
         return Response(tag_limit_json(tag_limit(tag)))
 
     def delete(self, request, tag=None):
-        tag_limit(tag).delete()
+        with transaction.atomic():
+            slots.delete_limit(tag_limit(tag))
         return Response(None)
 
 
@@ -310,10 +313,8 @@ class TagLimitResetView(APIView):
         data = validate(ResetSerializer, body_of(request))
         keep = {str(i) for i in data["slot_override"] or []}
         with transaction.atomic():
-            limit = tag_limit(tag)
-            for lease in Lease.objects.select_for_update().filter(limit_ids__contains_all=[str(limit.id)]):
-                if (lease.holder or {}).get("id") not in keep:
-                    lease.delete()
+            limit = ConcurrencyLimit.objects.select_for_update().get(pk=tag_limit(tag).pk)
+            slots.end_leases(limit, keep_holders=keep)
             ConcurrencyLimit.objects.filter(pk=limit.pk).update(active_slots=len(keep), updated=timezone.now())
             now = timezone.now()
             for task_run_id in keep - set(_holders(limit)):
