@@ -14,7 +14,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from orchestrator.paging import Keyset, paginate
+from orchestrator.paging import Keyset, paginate, search_text
 from runs.models import FlowRun, TaskRun
 
 from . import markdown
@@ -33,7 +33,7 @@ NEWEST_CREATED = Keyset("created", descending=True, times=True)
 
 
 def artifact_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
+    query = search_text(request)
 
     collections = ArtifactCollection.objects.only(*LIST_FIELDS, "latest_id")
     if query:

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import APIException
 
 from orchestrator.api.errors import Conflict
-from orchestrator.paging import BY_NAME, paginate
+from orchestrator.paging import BY_NAME, paginate, search_text
 
 from . import crypto, documents
 from .forms import MISSING, REFERENCE_CHOICES, BlockDocumentForm, Kind, describe, masked
@@ -68,7 +68,7 @@ def code_example(block_type: BlockType, name: str | None = None) -> str:
 
 
 def blocks_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:255]
+    query = search_text(request)
     slug = request.GET.get("type", "").strip()[:255]
     rows = (
         BlockDocument.objects.filter(is_anonymous=False)
@@ -107,7 +107,7 @@ def _with_capabilities(types: QuerySet) -> QuerySet:
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:255]
+    query = search_text(request)
     types = BlockType.objects.only(*TYPE_ROW_FIELDS)
     if query:
         types = types.filter(name__icontains=query)

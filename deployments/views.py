@@ -22,7 +22,7 @@ from rest_framework.exceptions import APIException, ValidationError
 from concurrency.models import ConcurrencyLimit
 from orchestrator.api.errors import drf_errors_to_locs, summary
 from orchestrator.api.fields import validate
-from orchestrator.paging import BY_NAME, paginate
+from orchestrator.paging import BY_NAME, paginate, search_text
 from runs.choices import StateType
 from runs.models import FlowRun
 from runs.views import RUN_ROW_FIELDS
@@ -94,7 +94,7 @@ def _attach_schedules(deployments: list[Deployment]) -> None:
 
 
 def deployments_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").replace("\x00", "").strip()[:255]  # NUL: not in PostgreSQL text
+    query = search_text(request)
     deployments = Deployment.objects.select_related("flow", "work_queue__work_pool").only(*DEPLOYMENT_ROW_FIELDS)
     if query:
         deployments = deployments.filter(Q(name__icontains=query) | Q(flow__name__icontains=query))

@@ -186,3 +186,11 @@ def _link(request: HttpRequest, cursor: dict[str, Cursor] | None, drop: tuple[st
     for name, value in cursor.items():
         params[name] = str(value)
     return f"?{params.urlencode()}" if params else request.path
+
+
+def search_text(request: HttpRequest, name: str = "q", max_length: int = 255) -> str:
+    """A list's search box (or another free-text filter) as typed, trimmed and bounded.
+
+    A NUL character (which a URL can carry as %00) is dropped: PostgreSQL text cannot hold one
+    and would refuse the whole query."""
+    return (request.GET.get(name) or "").replace("\x00", "").strip()[:max_length]

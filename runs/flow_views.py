@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 from deployments.models import Deployment
 from orchestrator.charts import Buckets, bucket_counts
 from orchestrator.lib.charts import Bar, bar_chart
-from orchestrator.paging import BY_NAME, Keyset, paginate
+from orchestrator.paging import BY_NAME, Keyset, paginate, search_text
 
 from .choices import COLORS, FAILURES, StateType
 from .dashboard_views import STACK, state_chart
@@ -101,7 +101,7 @@ def _sparklines(ids: list[uuid.UUID], now: dt.datetime) -> dict[uuid.UUID, str]:
 
 
 def flows_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").replace("\x00", "").strip()[:255]  # NUL: not in PostgreSQL text
+    query = search_text(request)
     now = timezone.now()
     flows = Flow.objects.only("id", "name", "created", "tags")
     if query:

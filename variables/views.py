@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from orchestrator.paging import BY_NAME, paginate
+from orchestrator.paging import BY_NAME, paginate, search_text
 
 from .forms import VariableForm
 from .models import Variable
@@ -30,7 +30,7 @@ def preview(value) -> str:
 
 
 def variable_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
+    query = search_text(request)
     variables = Variable.objects.all()
     if query:
         variables = variables.filter(name__icontains=query)

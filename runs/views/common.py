@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from orchestrator.paging import search_text
 from runs.domain import Outcome, describe
 from runs.orchestration.rules import Context
 
@@ -39,7 +40,7 @@ def uuid_or_none(value: str | None) -> uuid.UUID | None:
 
 
 def text(request: HttpRequest, name: str) -> str:
-    return (request.GET.get(name) or "").strip()[:MAX_PARAM]
+    return search_text(request, name, MAX_PARAM)
 
 
 def utc_time(value: str) -> dt.datetime | None:
