@@ -27,7 +27,7 @@ from runs.choices import StateType
 from runs.models import FlowRun
 from runs.views import RUN_ROW_FIELDS
 
-from . import domain, scheduling
+from . import domain
 from .api.serializers import DeploymentFlowRunCreateSerializer
 from .choices import WorkerStatus, WorkPoolStatus
 from .models import Deployment, DeploymentSchedule, Worker, WorkPool, WorkQueue
@@ -200,33 +200,27 @@ def deployment_run(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 @require_POST
 def deployment_pause(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     """Pause the schedules: no new runs, and the scheduler's runs not yet started go."""
-    with transaction.atomic():
-        deployment = _deployment_or_404(pk, for_update=True)
-        if deployment.paused:
-            messages.info(request, "This deployment was already paused.")
-        else:
-            Deployment.objects.filter(pk=deployment.pk).update(paused=True, updated=timezone.now())
-            removed = scheduling.delete_scheduled_runs(deployment)
-            removed_text = f"{removed} scheduled run{'' if removed == 1 else 's'}" if removed else "no scheduled runs"
-            messages.success(request, f"Deployment paused; {removed_text} removed.")
+    deployment = _deployment_or_404(pk)
+    removed = domain.pause(deployment)
+    if removed is None:
+        messages.info(request, "This deployment was already paused.")
+    else:
+        removed_text = f"{removed} scheduled run{'' if removed == 1 else 's'}" if removed else "no scheduled runs"
+        messages.success(request, f"Deployment paused; {removed_text} removed.")
     return redirect("deployment", deployment.pk)
 
 
 @require_POST
 def deployment_resume(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     """Resume the schedules: the next runs are scheduled at once."""
-    with transaction.atomic():
-        deployment = _deployment_or_404(pk, for_update=True)
-        if not deployment.paused:
-            messages.info(request, "This deployment was not paused.")
-        else:
-            Deployment.objects.filter(pk=deployment.pk).update(paused=False, updated=timezone.now())
-            deployment.paused = False
-            created = len(scheduling.schedule_deployment(deployment))
-            if created:
-                messages.success(request, f"Deployment resumed; {created} run{'' if created == 1 else 's'} scheduled.")
-            else:
-                messages.success(request, "Deployment resumed. It has no active schedule, so no runs were scheduled.")
+    deployment = _deployment_or_404(pk)
+    created = domain.resume(deployment)
+    if created is None:
+        messages.info(request, "This deployment was not paused.")
+    elif created:
+        messages.success(request, f"Deployment resumed; {created} run{'' if created == 1 else 's'} scheduled.")
+    else:
+        messages.success(request, "Deployment resumed. It has no active schedule, so no runs were scheduled.")
     return redirect("deployment", deployment.pk)
 
 

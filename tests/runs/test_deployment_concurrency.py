@@ -288,3 +288,14 @@ class TestTheCorePolicy:
         assert order.index(rules.ValidateDeploymentConcurrencyAtRunning) < order.index(rules.SecureFlowConcurrencySlots)
         assert order[-1] is rules.ReleaseFlowConcurrencySlots
         assert rules.ReleaseFlowConcurrencySlots in policies.MINIMAL_FLOW_POLICY
+
+
+@pytest.mark.parametrize("path", ["flows/{flow}", "deployments/{deployment}"])
+def test_deleting_the_flow_or_the_deployment_takes_its_concurrency_limit_along(api, flow, path):
+    deployment = limited(flow, 2)
+    limit_id = deployment.concurrency_limit_id
+
+    response = api.delete(path.format(flow=flow.pk, deployment=deployment.pk))
+
+    assert response.status_code in (200, 204), response.content
+    assert not ConcurrencyLimit.objects.filter(pk=limit_id).exists()
