@@ -129,6 +129,13 @@ def run(
     return finished
 
 
+def _default_interrupt() -> None:
+    """In the child before exec: Ctrl+C (SIGINT) stops it, as in a user's terminal, even when
+    the suite itself runs in the background of a script (`make test &`, nohup), which makes
+    every child inherit SIGINT ignored and the Prefect processes deaf to the tests' Ctrl+C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Background:
     """A child process in its own process group, its output going to a file."""
 
@@ -144,6 +151,7 @@ class Background:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_default_interrupt,
         )
 
     def output(self) -> str:
