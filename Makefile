@@ -53,11 +53,13 @@ test-sqlite: install-test
 # Skipped (with a message) when no PostgreSQL answers, unless ORCHESTRATOR_REQUIRE_POSTGRES=1 (CI).
 # The browser tests walk the same templates and views whatever the database, and the unit tests
 # run every page's queries on both, so they run once (in the SQLite pass) to keep the suite short.
-# So do the end-to-end files below: what they add to the unit tests is the real client's side
-# (flags, CLI output, engine rules as the client drives them), not the database's. Every
-# end-to-end test of concurrent processes, services, workers, notifications and the database
-# commands runs on both. `make test-postgres POSTGRES_E2E_SKIP=` runs them all.
-POSTGRES_E2E_SKIP ?= config_command cli_reads run_behaviours artifacts_and_variables pause_and_cancel
+# So do the end-to-end files below: what they add to the unit tests (which all run on both) is
+# the real client's side (flags, CLI output, recording, engine rules and notification requests as
+# the client drives them), not the database's. The end-to-end tests of concurrent processes,
+# services, schedules, workers, cancellation and the database commands run on both.
+# `make test-postgres POSTGRES_E2E_SKIP=` runs them all.
+POSTGRES_E2E_SKIP ?= config_command cli_reads run_behaviours artifacts_and_variables pause_and_cancel \
+	flow_runs notifications
 test-postgres: install-test
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(TEST_POSTGRES_URL)'.rsplit('/',1)[0] + '/postgres', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "== PostgreSQL run =="; \
