@@ -8,22 +8,16 @@ import re
 
 import pytest
 from django.template import Context, Template
-from django.test import Client
 
 from artifacts import domain
 from artifacts.models import Artifact
 from runs.models import FlowRun
+from tests.pages import page
 from tests.runs.helpers import flow_run_in, task_run_in
 
 pytestmark = pytest.mark.django_db
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.UTC)
-
-
-def page(client: Client, url: str, status: int = 200) -> str:
-    response = client.get(url)
-    assert response.status_code == status, response.content[:500]
-    return response.content.decode()
 
 
 def make(key=None, type="markdown", data="# hi", **fields) -> Artifact:

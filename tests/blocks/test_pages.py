@@ -12,6 +12,7 @@ from django.test import Client
 from blocks import documents
 from blocks.models import BlockDocument, BlockDocumentReference, BlockSchema, BlockType
 from blocks.registry import checksum
+from tests.pages import page
 
 pytestmark = pytest.mark.django_db
 
@@ -53,12 +54,6 @@ STORE_FIELDS = {
         "Mode": {"title": "Mode", "enum": ["fast", "safe"], "type": "string"},
     },
 }
-
-
-def page(client: Client, url: str, status: int = 200) -> str:
-    response = client.get(url)
-    assert response.status_code == status, response.content[:500]
-    return response.content.decode()
 
 
 def post_form(client: Client, url: str, data: dict):

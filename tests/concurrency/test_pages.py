@@ -15,14 +15,9 @@ from concurrency import slots
 from concurrency.models import ConcurrencyLimit, Lease
 from deployments import domain
 from runs.models import Flow, FlowRun, TaskRun
+from tests.pages import page
 
 pytestmark = pytest.mark.django_db
-
-
-def page(client: Client, url: str, status: int = 200) -> str:
-    response = client.get(url)
-    assert response.status_code == status, response.content[:500]
-    return response.content.decode()
 
 
 def post_form(client: Client, url: str, data: dict, form_url: str | None = None):

@@ -14,6 +14,7 @@ from deployments.choices import DeploymentStatus, WorkerStatus, WorkPoolStatus
 from deployments.models import Deployment, Worker, WorkPool
 from runs.choices import StateType
 from runs.models import Flow, FlowRun
+from tests.pages import page
 from tests.runs.helpers import flow_run_in
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.UTC)
@@ -24,12 +25,6 @@ SCHEMA = {
     "properties": {"name": {"type": "string"}, "count": {"type": "integer"}},
     "required": ["name"],
 }
-
-
-def page(client: Client, url: str) -> str:
-    response = client.get(url)
-    assert response.status_code == 200, response.content[:500]
-    return response.content.decode()
 
 
 def deploy(flow: Flow, name: str = "nightly", **data) -> Deployment:

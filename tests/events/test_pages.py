@@ -10,29 +10,19 @@ import re
 import uuid
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from events import views
 from events.schema import parse_event
 from events.store import record
 from runs.models import Flow
+from tests.pages import page, text
 
 pytestmark = pytest.mark.django_db
 
 
-def page(client: Client, url: str, status: int = 200) -> str:
-    response = client.get(url)
-    assert response.status_code == status, response.content[:500]
-    return response.content.decode()
-
-
 def ago(**delta) -> dt.datetime:
     return timezone.now() - dt.timedelta(**delta)
-
-
-def text(markup: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", markup))).strip()
 
 
 def emit(name: str, resource: str, when: dt.datetime, related: list[dict] | None = None, **extra) -> uuid.UUID:

@@ -19,6 +19,7 @@ from notifications import domain, views
 from notifications.choices import AttemptOutcome, DeliveryStatus
 from notifications.models import Delivery, DeliveryAttempt, NotificationPolicy
 from runs.models import FlowRun
+from tests.pages import page, text
 
 from .conftest import make_block, make_policy
 from .receiver import Reply
@@ -39,17 +40,6 @@ SERVICES_IN_ORDER = [
     "Custom Webhook",
     "Email",
 ]
-
-
-def page(client: Client, url: str, status: int = 200) -> str:
-    response = client.get(url)
-    assert response.status_code == status, response.content[:500]
-    return response.content.decode()
-
-
-def text(markup: str) -> str:
-    """The page's words, without tags, entities decoded and spaces collapsed."""
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", markup))).strip()
 
 
 def flash(response) -> list[str]:

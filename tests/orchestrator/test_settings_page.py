@@ -3,7 +3,6 @@ its source, secrets masked, as `orchestrator config view --show-sources` shows t
 
 from __future__ import annotations
 
-import html
 import re
 
 import pytest
@@ -12,6 +11,7 @@ from django.test import Client
 from orchestrator import config
 from orchestrator.lib.masking import mask_url_password
 from orchestrator.version import API_VERSION, ORCHESTRATOR_VERSION, PREFECT_COMPATIBLE_VERSION
+from tests.pages import text
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +27,6 @@ def page(client: Client) -> str:
 def row(markup: str, name: str) -> str:
     start = markup.index(f"<td><code>{name}</code>")
     return markup[start : markup.index("</tr>", start)]
-
-
-def text(markup: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", markup))).strip()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import uuid
 
 import pytest
 from django.template.loader import render_to_string
-from django.test import Client
 
 from artifacts import domain as artifacts
 from runs import views
@@ -17,15 +16,10 @@ from runs.orchestration import engine
 from runs.orchestration.states import State
 from runs.templatetags.runs_extras import duration, log_level, utc
 from runs.views import flow_run as flow_run_views
+from tests.pages import page
 from tests.runs.helpers import flow_run_in, task_run_in
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.UTC)
-
-
-def page(client: Client, url: str) -> str:
-    response = client.get(url)
-    assert response.status_code == 200, response.content[:500]
-    return response.content.decode()
 
 
 def run_names(html: str) -> list[str]:

@@ -5,12 +5,10 @@ getting-started page."""
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 import uuid
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from deployments import pools
@@ -18,15 +16,10 @@ from deployments.choices import WorkerStatus
 from deployments.models import Worker, WorkQueue
 from runs import dashboard_views
 from runs.models import Flow, FlowRun
+from tests.pages import page, text
 from tests.runs.helpers import flow_run_in, task_run_in
 
 pytestmark = pytest.mark.django_db
-
-
-def page(client: Client, url: str = "/") -> str:
-    response = client.get(url)
-    assert response.status_code == 200, response.content[:500]
-    return response.content.decode()
 
 
 def ago(**delta) -> dt.datetime:
@@ -36,10 +29,6 @@ def ago(**delta) -> dt.datetime:
 def card(markup: str, ident: str) -> str:
     start = markup.index(f'id="{ident}"')
     return markup[start : markup.index("</section>", start)]
-
-
-def text(markup: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", markup))).strip()
 
 
 def state_counts(markup: str) -> dict[str, int]:

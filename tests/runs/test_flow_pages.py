@@ -4,7 +4,6 @@ paging) and a flow's page (its runs, deployments and details), and deleting a fl
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 import uuid
 
@@ -16,23 +15,14 @@ from deployments import domain
 from deployments.models import Deployment, DeploymentSchedule
 from runs import flow_views
 from runs.models import Flow, FlowRun, FlowRunState, TaskRun
+from tests.pages import page, text
 from tests.runs.helpers import flow_run_in, task_run_in
 
 pytestmark = pytest.mark.django_db
 
 
-def page(client: Client, url: str, status: int = 200) -> str:
-    response = client.get(url)
-    assert response.status_code == status, response.content[:500]
-    return response.content.decode()
-
-
 def ago(**delta) -> dt.datetime:
     return timezone.now() - dt.timedelta(**delta)
-
-
-def text(markup: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", markup))).strip()
 
 
 def flow_names(markup: str) -> list[str]:

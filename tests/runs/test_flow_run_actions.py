@@ -16,17 +16,12 @@ from django.utils import timezone
 from runs import logs as run_logs
 from runs.models import Flow, FlowRun, FlowRunInput, Log, TaskRun
 from runs.orchestration.states import parse_iso
+from tests.pages import page
 from tests.runs.helpers import download, flow_run_in, propose, state, task_run_in
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.UTC)
 
 pytestmark = pytest.mark.django_db
-
-
-def page(client: Client, url: str) -> str:
-    response = client.get(url)
-    assert response.status_code == 200, response.content[:500]
-    return response.content.decode()
 
 
 def press(client: Client, run: FlowRun, action: str, **data) -> list[str]:

@@ -15,17 +15,12 @@ from deployments import pools
 from deployments.models import Deployment
 from runs.models import Flow, FlowRun, TaskRun
 from runs.views import lists
+from tests.pages import page
 from tests.runs.helpers import flow_run_in, task_run_in
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.UTC)
 
 pytestmark = pytest.mark.django_db
-
-
-def page(client: Client, url: str) -> str:
-    response = client.get(url)
-    assert response.status_code == 200, response.content[:500]
-    return response.content.decode()
 
 
 def names(html: str) -> list[str]:

@@ -8,21 +8,15 @@ import re
 import uuid
 
 import pytest
-from django.test import Client
 
 from artifacts import domain as artifacts
 from runs.models import FlowRun, Log, TaskRun
+from tests.pages import page
 from tests.runs.helpers import download, flow_run_in, task_run_in
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.UTC)
 
 pytestmark = pytest.mark.django_db
-
-
-def page(client: Client, url: str) -> str:
-    response = client.get(url)
-    assert response.status_code == 200, response.content[:500]
-    return response.content.decode()
 
 
 @pytest.fixture

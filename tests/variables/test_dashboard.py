@@ -7,15 +7,10 @@ import re
 import pytest
 from django.test import Client
 
+from tests.pages import page
 from variables.models import Variable
 
 pytestmark = pytest.mark.django_db
-
-
-def page(client: Client, url: str, status: int = 200) -> str:
-    response = client.get(url)
-    assert response.status_code == status, response.content[:500]
-    return response.content.decode()
 
 
 def names_listed(html: str) -> list[str]:
