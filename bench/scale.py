@@ -70,6 +70,10 @@ def use_database(name: str | None) -> None:
 
     connection = connections["default"]
     connection.close()
+    # The psycopg pool is shared by every connection of the alias and keeps the old database's
+    # connections: close it so the next one opens on the new name.
+    if getattr(connection, "pool", None) is not None:
+        connection.close_pool()
     if name:
         connection.settings_dict["NAME"] = name
 

@@ -166,6 +166,12 @@ SETTINGS: tuple[Setting, ...] = (
         help="Processes serving the API and dashboard on one port (above 1 needs REDIS_URL).",
     ),
     Setting(
+        "ORCHESTRATOR_SERVER_THREADS",
+        4,
+        _int,
+        help="Threads per process answering requests, each with its own database connection.",
+    ),
+    Setting(
         "PREFECT_SERVER_API_AUTH_STRING",
         None,
         _optional_str,
@@ -648,6 +654,9 @@ def _sqlite(name: str) -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": name,
+        # Each request thread keeps its connection between requests: opening one (with the
+        # pragmas below) costs more than most API calls.
+        "CONN_MAX_AGE": 300,
         "OPTIONS": {
             # Writers queue behind one another for up to `timeout` seconds instead of
             # failing with "database is locked"; IMMEDIATE takes the write lock when a
