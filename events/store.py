@@ -13,6 +13,8 @@ from typing import Any
 
 from django.db import transaction
 
+from orchestrator.lib import rows
+
 from .models import Event, EventResource
 from .schema import event_json
 
@@ -21,15 +23,16 @@ logger = logging.getLogger("orchestrator.events")
 EVENTS_GROUP = "events"
 
 
-def record(events: list[dict[str, Any]], *, publish: bool = True) -> list[dict[str, Any]]:
+def record(events: list[dict[str, Any]], *, publish: bool = True, new: bool = False) -> list[dict[str, Any]]:
     """Store events (ignoring ones already stored) and publish them after commit.
 
+    `new=True` says the ids were just made here (a state's id), so no lookup is needed.
     Returns the events that were new.
     """
     if not events:
         return []
     ids = [e["id"] for e in events]
-    known = set(Event.objects.filter(id__in=ids).values_list("id", flat=True))
+    known = set() if new else set(rows.values(Event, "id", id__in=ids))
     fresh: list[dict[str, Any]] = []
     seen: set = set()
     for event in events:
@@ -39,8 +42,8 @@ def record(events: list[dict[str, Any]], *, publish: bool = True) -> list[dict[s
         fresh.append(event)
     if not fresh:
         return []
-    Event.objects.bulk_create(
-        [
+    rows.insert(
+        *(
             Event(
                 id=e["id"],
                 occurred=e["occurred"],
@@ -53,10 +56,10 @@ def record(events: list[dict[str, Any]], *, publish: bool = True) -> list[dict[s
                 follows=e.get("follows"),
             )
             for e in fresh
-        ],
+        ),
         ignore_conflicts=True,
     )
-    EventResource.objects.bulk_create(list(_resource_rows(fresh)))
+    rows.insert(*_resource_rows(fresh))
     if publish:
         transaction.on_commit(lambda: publish_events(fresh))
     return fresh

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
+from orchestrator.lib import rows
 from runs.models import Flow, FlowRun, FlowRunState
 
 from . import messages
@@ -69,11 +70,7 @@ def enqueue_deliveries(states: Iterable[tuple[FlowRun, FlowRunState]]) -> list[D
     states = [(run, state) for run, state in states if state is not None]
     if not states:
         return []
-    policies = list(
-        NotificationPolicy.objects.filter(is_active=True).only(
-            "id", "is_active", "state_names", "tags", "message_template"
-        )
-    )
+    policies = rows.select(NotificationPolicy, is_active=True)
     if not policies:
         return []
     matched = [

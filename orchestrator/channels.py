@@ -36,6 +36,9 @@ async def _send(group: str, message: dict[str, Any]) -> None:
 
 
 def broadcast(group: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if isinstance(layer, InMemoryChannelLayer) and not layer.groups.get(group):
+        return  # this process's layer is the only one, and nobody here is listening
     loop = _loop
     if loop is not None and not loop.is_closed():
         try:
@@ -47,7 +50,6 @@ def broadcast(group: str, message: dict[str, Any]) -> None:
         else:
             asyncio.run_coroutine_threadsafe(_send(group, message), loop)
         return
-    layer = get_channel_layer()
     if layer is None or isinstance(layer, InMemoryChannelLayer):
         return  # nobody in this process can be listening
     try:

@@ -18,6 +18,7 @@ from orchestrator.api.errors import BodyInvalid, Conflict, NotFound
 from orchestrator.api.fields import validate
 from orchestrator.api.filters import FilterError, parse_filters, parse_time
 from orchestrator.api.views import PrefectViewSet, body_of, limit_of
+from orchestrator.lib import rows
 from orchestrator.lib.names import run_name
 from runs import domain, hooks
 from runs.choices import StateType
@@ -325,7 +326,7 @@ def create_flow_run(data: dict, *, parameters: dict | None = None, extra: dict |
     pool_name = data.pop("work_pool_name", None)
     queue_name = data.pop("work_queue_name", None)
     with transaction.atomic():
-        flow_labels = Flow.objects.filter(pk=flow_id).values_list("labels", flat=True).first()
+        flow_labels = next(iter(rows.values(Flow, "labels", pk=flow_id)), None)
         if flow_labels is None:
             raise Conflict(f"Flow {flow_id} does not exist.")
         key = data.get("idempotency_key")
@@ -351,17 +352,19 @@ def create_flow_run(data: dict, *, parameters: dict | None = None, extra: dict |
         )
         if policy:
             run.empirical_policy = {**run.empirical_policy, **policy}
-        try:
-            with transaction.atomic():
-                run.save(force_insert=True)
-        except IntegrityError:
-            if key:
+        if not key:
+            rows.insert(run)
+        else:
+            # Another request may create the run with this key meanwhile: that one is the answer.
+            try:
+                with transaction.atomic():
+                    rows.insert(run)
+            except IntegrityError:
                 existing = FlowRun.objects.select_related("state").filter(flow_id=flow_id, idempotency_key=key).first()
                 if existing is not None:
                     return existing, False
-            raise
-        engine.set_flow_run_state(run.pk, initial, force=True, parameters=parameters)
-    return FlowRun.objects.select_related("state").get(pk=run.pk), True
+                raise
+        return engine.set_flow_run_state(run.pk, initial, force=True, parameters=parameters).run, True
 
 
 def run_history(queryset, body: dict, body_filters: dict) -> list[dict]:

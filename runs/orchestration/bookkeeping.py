@@ -13,13 +13,18 @@ class EnsureStateTimestampIsUnique(Transform):
     def before(self, ctx: Context) -> None:
         if self.nothing_to_write:
             return
+        from orchestrator.lib import rows
         from runs.models import FlowRunState
 
         stamp = ctx.proposed.timestamp
         taken = set(
-            FlowRunState.objects.filter(
-                flow_run_id=ctx.run.pk, timestamp__gte=stamp, timestamp__lte=stamp + dt.timedelta(milliseconds=1)
-            ).values_list("timestamp", flat=True)
+            rows.values(
+                FlowRunState,
+                "timestamp",
+                flow_run=ctx.run.pk,
+                timestamp__gte=stamp,
+                timestamp__lte=stamp + dt.timedelta(milliseconds=1),
+            )
         )
         while stamp in taken:
             stamp += dt.timedelta(microseconds=1)

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
+from orchestrator.lib import rows
 from runs import signals
 from runs.models import FlowRun, FlowRunState, TaskRun, TaskRunState
 
@@ -43,7 +45,7 @@ def _writer(state_model, run_field: str):
             ctx.validated = ctx.initial.copy() if ctx.initial else None
             return
         proposed = ctx.proposed
-        row = state_model.objects.create(
+        row = state_model(
             id=proposed.id,
             type=proposed.type,
             name=proposed.name,
@@ -53,6 +55,7 @@ def _writer(state_model, run_field: str):
             data=proposed.data,
             **{run_field: run},
         )
+        rows.insert(row)
         run.state = row
         ctx.validated = proposed.copy()
         ctx.wrote_state = True
@@ -62,6 +65,12 @@ def _writer(state_model, run_field: str):
 
 _write_flow_state = _writer(FlowRunState, "flow_run")
 _write_task_state = _writer(TaskRunState, "task_run")
+
+
+def _save(run) -> None:
+    """The run's columns as the transition left them (what run.save() writes)."""
+    run.updated = timezone.now()
+    rows.update(run)
 
 
 def set_flow_run_state(
@@ -74,7 +83,7 @@ def set_flow_run_state(
 ) -> Context:
     """Propose a state for a flow run; raises FlowRun.DoesNotExist for an unknown run."""
     with transaction.atomic():
-        run = FlowRun.objects.select_for_update(of=("self",)).select_related("state").get(pk=flow_run_id)
+        run = rows.fetch(FlowRun, flow_run_id, related="state", for_update=True)
         ctx = Context(
             run=run,
             initial=State.from_row(run.state) if run.state else None,
@@ -84,7 +93,7 @@ def set_flow_run_state(
         )
         rules = policies.MINIMAL_FLOW_POLICY if force else (policy or policies.CORE_FLOW_POLICY)
         _orchestrate(ctx, [*rules, *policies.FLOW_BOOKKEEPING], _write_flow_state)
-        run.save()
+        _save(run)
         if ctx.wrote_state:
             signals.flow_run_states_written.send(sender=FlowRun, states=[(run, run.state)])
     return ctx
@@ -100,7 +109,7 @@ def set_task_run_state(
 ) -> Context:
     """Propose a state for a task run; raises TaskRun.DoesNotExist for an unknown run."""
     with transaction.atomic():
-        run = TaskRun.objects.select_for_update(of=("self",)).select_related("state").get(pk=task_run_id)
+        run = rows.fetch(TaskRun, task_run_id, related="state", for_update=True)
         ctx = Context(
             run=run,
             initial=State.from_row(run.state) if run.state else None,
@@ -110,5 +119,5 @@ def set_task_run_state(
         )
         rules = policies.MINIMAL_TASK_POLICY if force else (policy or policies.CORE_TASK_POLICY)
         _orchestrate(ctx, [*rules, *policies.TASK_BOOKKEEPING], _write_task_state)
-        run.save()
+        _save(run)
     return ctx

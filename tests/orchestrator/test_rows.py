@@ -1,0 +1,113 @@
+"""orchestrator.lib.rows reads and writes exactly what the ORM would, on either database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from events.models import Event, EventResource
+from orchestrator.lib import rows
+from runs.models import Flow, FlowRun, FlowRunState
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def run():
+    flow = Flow.objects.create(name="rows-flow", labels={"team": "data"})
+    run = FlowRun.objects.create(flow=flow, name="rows-run", tags=["a", "b"], parameters={"x": [1, 2]})
+    state = FlowRunState.objects.create(
+        flow_run=run, type="RUNNING", name="Running", state_details={"flow_run_id": str(run.pk)}
+    )
+    run.state = state
+    run.total_run_time = 1.5
+    run.save()
+    return run
+
+
+def test_a_fetched_run_equals_the_orm_instance_with_its_state_attached(run):
+    fetched = rows.fetch(FlowRun, run.pk, related="state", for_update=True)
+    expected = FlowRun.objects.select_related("state").get(pk=run.pk)
+    for field in FlowRun._meta.concrete_fields:
+        assert getattr(fetched, field.attname) == getattr(expected, field.attname), field.name
+    assert isinstance(fetched.flow_id, uuid.UUID)
+    assert fetched.state == expected.state
+    assert fetched.state.state_details == {"flow_run_id": str(run.pk)}
+    assert fetched._state.adding is False
+
+
+def test_fetching_a_missing_run_raises_does_not_exist():
+    with pytest.raises(FlowRun.DoesNotExist):
+        rows.fetch(FlowRun, uuid.uuid4(), related="state")
+
+
+def test_a_run_without_a_state_is_fetched_with_none_cached(run):
+    bare = FlowRun.objects.create(flow_id=run.flow_id, name="no-state")
+    fetched = rows.fetch(FlowRun, bare.pk, related="state")
+    assert fetched.state is None
+
+
+def test_an_inserted_row_reads_back_through_the_orm(run):
+    stamp = timezone.now() + dt.timedelta(seconds=1)
+    state = FlowRunState(flow_run=run, type="COMPLETED", name="Completed", timestamp=stamp, data={"k": "v"})
+    rows.insert(state)
+    stored = FlowRunState.objects.get(pk=state.pk)
+    assert (stored.type, stored.timestamp, stored.data, stored.flow_run_id) == ("COMPLETED", stamp, {"k": "v"}, run.pk)
+    assert state._state.adding is False
+
+
+def test_insert_with_ignore_conflicts_skips_a_row_already_stored():
+    now = timezone.now()
+    event = Event(id=uuid.uuid4(), occurred=now, event="x.y", resource_id="r", resource={"prefect.resource.id": "r"})
+    rows.insert(event, ignore_conflicts=True)
+    rows.insert(event, ignore_conflicts=True)
+    assert Event.objects.filter(pk=event.pk).count() == 1
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows.insert(event)
+
+
+def test_insert_leaves_auto_incremented_keys_to_the_database():
+    now = timezone.now()
+    event = Event.objects.create(id=uuid.uuid4(), occurred=now, event="x.y", resource_id="r", resource={})
+    rows.insert(
+        *[
+            EventResource(event_id=event.pk, occurred=now, resource_id=f"r{i}", resource_role="", resource={})
+            for i in range(3)
+        ]
+    )
+    assert sorted(EventResource.objects.filter(event_id=event.pk).values_list("resource_id", flat=True)) == [
+        "r0",
+        "r1",
+        "r2",
+    ]
+
+
+def test_update_writes_every_column_as_save_would(run):
+    fetched = rows.fetch(FlowRun, run.pk, related="state")
+    fetched.state_type = "COMPLETED"
+    fetched.end_time = timezone.now()
+    fetched.empirical_policy = {**fetched.empirical_policy, "resuming": True}
+    assert rows.update(fetched) == 1
+    stored = FlowRun.objects.get(pk=run.pk)
+    assert stored.state_type == "COMPLETED"
+    assert stored.end_time == fetched.end_time
+    assert stored.empirical_policy["resuming"] is True
+    assert stored.parameters == {"x": [1, 2]}
+
+
+def test_values_filters_by_equality_ranges_and_lists(run):
+    stamp = run.state.timestamp
+    assert rows.values(FlowRunState, "timestamp", flow_run=run.pk, timestamp__gte=stamp) == [stamp]
+    assert rows.values(FlowRunState, "timestamp", flow_run=run.pk, timestamp__gt=stamp) == []
+    assert rows.values(FlowRunState, "id", "type", id__in=[run.state.pk, uuid.uuid4()]) == [(run.state.pk, "RUNNING")]
+    assert rows.values(FlowRunState, "id", id__in=[]) == []
+
+
+def test_select_returns_every_matching_instance(run):
+    other = FlowRun.objects.create(flow_id=run.flow_id, name="other")
+    found = rows.select(FlowRun, flow=run.flow_id)
+    assert {r.pk for r in found} == {run.pk, other.pk}
