@@ -8,6 +8,7 @@ from typing import Any
 from django.apps import apps
 from django.utils import timezone
 
+from orchestrator.lib import rows
 from runs.orchestration.states import State
 
 from .store import record
@@ -57,7 +58,7 @@ def flow_run_related(run) -> list[dict[str, str]]:
         name = ""
         if apps.is_installed("deployments"):
             Deployment = apps.get_model("deployments", "Deployment")
-            name = Deployment.objects.filter(pk=run.deployment_id).values_list("name", flat=True).first() or ""
+            name = next(iter(rows.values(Deployment, "name", pk=run.deployment_id)), "")
         related.append(
             {
                 "prefect.resource.id": f"prefect.deployment.{run.deployment_id}",

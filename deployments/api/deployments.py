@@ -13,6 +13,7 @@ from orchestrator.api.errors import BodyInvalid, NotFound, Unprocessable, drf_er
 from orchestrator.api.fields import validate
 from orchestrator.api.filters import FilterError, parse_time
 from orchestrator.api.views import PrefectViewSet, body_of, limit_of
+from orchestrator.lib import rows
 from runs.api.flow_runs import api_parameters
 from runs.api.serializers import flow_run_json
 from runs.choices import StateType
@@ -20,7 +21,7 @@ from runs.models import FlowRun
 
 from .. import domain, pools, scheduling
 from ..filters import DEPLOYMENT_SORTS, deployment_body_filters
-from ..models import Deployment, DeploymentSchedule
+from ..models import Deployment, DeploymentSchedule, WorkPool
 from .serializers import (
     DeploymentCreateSerializer,
     DeploymentFlowRunCreateSerializer,
@@ -100,7 +101,14 @@ class DeploymentViewSet(PrefectViewSet):
     # -- runs ----------------------------------------------------------------------------
 
     def create_flow_run(self, request, pk=None):
-        deployment = self.get_object(pk)
+        # The deployment with its queue and pool, read the cheap way: workers and schedulers
+        # call this for every run they start.
+        try:
+            deployment = rows.fetch(Deployment, pk, related="work_queue")
+        except Deployment.DoesNotExist:
+            raise NotFound(self.not_found) from None
+        if deployment.work_queue is not None:
+            deployment.work_queue.work_pool = rows.fetch(WorkPool, deployment.work_queue.work_pool_id)
         data = validate(DeploymentFlowRunCreateSerializer, body_of(request))
         run, created = domain.create_run(deployment, dict(data), parameters=api_parameters(request))
         return Response(flow_run_json(run), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

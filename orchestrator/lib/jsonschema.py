@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any
 
 import jsonschema
 
 
-def validation_errors(value: Any, schema: dict[str, Any]) -> list[str]:
-    """Every way `value` breaks `schema`, as 'path: message' strings (empty when valid)."""
+@functools.lru_cache(maxsize=256)
+def _validator(schema_text: str):
+    """A checked validator for a schema (by its JSON text): checking a schema against its
+    metaschema costs more than most validations, and a deployment's schema is checked on
+    every run it creates."""
+    schema = json.loads(schema_text)
     try:
         validator_class = jsonschema.validators.validator_for(schema)
         validator_class.check_schema(schema)
     except jsonschema.SchemaError as exc:
-        return [f"invalid schema: {exc.message}"]
-    validator = validator_class(schema)
+        return None, exc.message
+    return validator_class(schema), None
+
+
+def validation_errors(value: Any, schema: dict[str, Any]) -> list[str]:
+    """Every way `value` breaks `schema`, as 'path: message' strings (empty when valid)."""
+    validator, problem = _validator(json.dumps(schema, sort_keys=True))
+    if validator is None:
+        return [f"invalid schema: {problem}"]
     errors = []
     for error in sorted(validator.iter_errors(value), key=lambda e: list(e.path)):
         where = ".".join(str(p) for p in error.path) or "(root)"

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
 from django.db.models.constants import OnConflict
 from django.db.models.fields import AutoFieldMixin
@@ -29,32 +29,34 @@ from django.db.models.fields import AutoFieldMixin
 _LOOKUPS = {"": "=", "gte": ">=", "lte": "<=", "gt": ">", "lt": "<", "in": "IN"}
 
 
-def _cache() -> dict:
-    """Statements of the current connection: its backend quotes, adapts and converts."""
-    statements = getattr(connection, "_orchestrator_rows", None)
+def _db():
+    """This thread's connection itself (the `connection` proxy costs a lookup per use), and
+    the statements built for it: its backend quotes, adapts and converts."""
+    db = connections[DEFAULT_DB_ALIAS]
+    statements = db.__dict__.get("_orchestrator_rows")
     if statements is None:
-        statements = connection._orchestrator_rows = {}
-    return statements
+        statements = db.__dict__["_orchestrator_rows"] = {}
+    return db, statements
 
 
-def _quote(name: str) -> str:
-    return connection.ops.quote_name(name)
+def _quote(db, name: str) -> str:
+    return db.ops.quote_name(name)
 
 
-def _converters(field) -> list:
+def _converters(db, field) -> list:
     # As the compiler does: a foreign key's column reads as its target field (a UUID).
     col = field.get_col(field.model._meta.db_table)
-    return [(converter, col) for converter in connection.ops.get_db_converters(col) + col.get_db_converters(connection)]
+    return [(converter, col) for converter in db.ops.get_db_converters(col) + col.get_db_converters(db)]
 
 
-def _convert(value: Any, converters: list) -> Any:
+def _convert(db, value: Any, converters: list) -> Any:
     for converter, col in converters:
-        value = converter(value, col, connection)
+        value = converter(value, col, db)
     return value
 
 
-def _prep(field, value: Any) -> Any:
-    return field.get_db_prep_value(value, connection, prepared=False)
+def _prep(db, field, value: Any) -> Any:
+    return field.get_db_prep_value(value, db, prepared=False)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -63,93 +65,93 @@ def _prep(field, value: Any) -> Any:
 class _Select:
     """SELECT of a model's concrete columns (and optionally one forward foreign key's row)."""
 
-    def __init__(self, model: type[Model], related: str | None, for_update: bool, where: tuple[str, ...]):
+    def __init__(self, db, model: type[Model], related: str | None, for_update: bool, where: tuple[str, ...]):
         meta = model._meta
         self.model = model
         self.fields = list(meta.concrete_fields)
-        table = _quote(meta.db_table)
-        columns = [f"{table}.{_quote(f.column)}" for f in self.fields]
+        table = _quote(db, meta.db_table)
+        columns = [f"{table}.{_quote(db, f.column)}" for f in self.fields]
         joins = ""
         self.fk = None
         if related:
             self.fk = meta.get_field(related)
             target = self.fk.related_model
             self.related_fields = list(target._meta.concrete_fields)
-            alias = _quote("related")
-            columns += [f"{alias}.{_quote(f.column)}" for f in self.related_fields]
+            alias = _quote(db, "related")
+            columns += [f"{alias}.{_quote(db, f.column)}" for f in self.related_fields]
             joins = (
-                f" LEFT OUTER JOIN {_quote(target._meta.db_table)} {alias}"
-                f" ON {alias}.{_quote(target._meta.pk.column)} = {table}.{_quote(self.fk.column)}"
+                f" LEFT OUTER JOIN {_quote(db, target._meta.db_table)} {alias}"
+                f" ON {alias}.{_quote(db, target._meta.pk.column)} = {table}.{_quote(db, self.fk.column)}"
             )
-            self.related_converters = [_converters(f) for f in self.related_fields]
-        self.converters = [_converters(f) for f in self.fields]
-        condition, self.where_fields = _where(model, where, table)
+            self.related_converters = [_converters(db, f) for f in self.related_fields]
+        self.converters = [_converters(db, f) for f in self.fields]
+        condition, self.where_fields = _where(db, model, where, table)
         self.sql = f"SELECT {', '.join(columns)} FROM {table}{joins} WHERE {condition}"
-        if for_update and connection.features.has_select_for_update:
-            of = f" OF {table}" if connection.features.has_select_for_update_of else ""
+        if for_update and db.features.has_select_for_update:
+            of = f" OF {table}" if db.features.has_select_for_update_of else ""
             self.sql += f" FOR UPDATE{of}"
 
-    def instances(self, rows: Iterable[Sequence[Any]]) -> list[Model]:
+    def instances(self, db, rows: Iterable[Sequence[Any]]) -> list[Model]:
         found = []
         width = len(self.fields)
         for row in rows:
-            values = [_convert(v, c) if c else v for v, c in zip(row[:width], self.converters, strict=True)]
-            obj = self.model.from_db(connection.alias, None, values)
+            values = [_convert(db, v, c) if c else v for v, c in zip(row[:width], self.converters, strict=True)]
+            obj = self.model.from_db(db.alias, None, values)
             if self.fk is not None:
                 rel_values = row[width:]
                 rel = None
                 if rel_values[0] is not None:
                     rel_values = [
-                        _convert(v, c) if c else v for v, c in zip(rel_values, self.related_converters, strict=True)
+                        _convert(db, v, c) if c else v for v, c in zip(rel_values, self.related_converters, strict=True)
                     ]
-                    rel = self.fk.related_model.from_db(connection.alias, None, rel_values)
+                    rel = self.fk.related_model.from_db(db.alias, None, rel_values)
                 self.fk.set_cached_value(obj, rel)
             found.append(obj)
         return found
 
 
-def _where(model: type[Model], keys: tuple[str, ...], table: str) -> tuple[str, list]:
+def _where(db, model: type[Model], keys: tuple[str, ...], table: str) -> tuple[str, list]:
     """`a = %s AND b >= %s` for keys like ("a", "b__gte"), and the fields that prepare the
-    values; `x__in` takes a tuple (one placeholder per item, appended when run)."""
+    values; `x__in` takes a list (one placeholder per item, filled in when run)."""
     parts, fields = [], []
     for key in keys:
         name, _, lookup = key.partition("__")
         field = model._meta.pk if name == "pk" else model._meta.get_field(name)
         operator = _LOOKUPS[lookup]
-        column = f"{table}.{_quote(field.column)}"
+        column = f"{table}.{_quote(db, field.column)}"
         parts.append(f"{column} IN ({{}})" if operator == "IN" else f"{column} {operator} %s")
         fields.append((field, operator == "IN"))
     return " AND ".join(parts) or "1 = 1", fields
 
 
-def _bind(statement, conditions: dict[str, Any]) -> tuple[str, list]:
+def _bind(db, statement, conditions: dict[str, Any]) -> tuple[str, list]:
     sql, params = statement.sql, []
     for (field, many), value in zip(statement.where_fields, conditions.values(), strict=True):
         if many:
-            items = [_prep(field, v) for v in value]
+            items = [_prep(db, field, v) for v in value]
             if not items:
                 return "", []
             sql = sql.replace("{}", ", ".join(["%s"] * len(items)), 1)
             params.extend(items)
         else:
-            params.append(_prep(field, value))
+            params.append(_prep(db, field, value))
     return sql, params
 
 
 def select(model: type[Model], *, related: str | None = None, for_update: bool = False, **conditions) -> list[Model]:
     """Instances of `model` matching every condition (`field`, `field__gte`, `field__in`, ...),
     with the `related` foreign key's row cached on each, as select_related would."""
+    db, statements = _db()
     key = ("select", model, related, for_update, tuple(conditions))
-    statements = _cache()
     statement = statements.get(key)
     if statement is None:
-        statement = statements[key] = _Select(model, related, for_update, tuple(conditions))
-    sql, params = _bind(statement, conditions)
+        statement = statements[key] = _Select(db, model, related, for_update, tuple(conditions))
+    sql, params = _bind(db, statement, conditions)
     if not sql:
         return []
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
-        return statement.instances(cursor.fetchall())
+        return statement.instances(db, cursor.fetchall())
 
 
 def fetch(model: type[Model], pk: Any, *, related: str | None = None, for_update: bool = False) -> Model:
@@ -161,31 +163,30 @@ def fetch(model: type[Model], pk: Any, *, related: str | None = None, for_update
 
 
 class _Values:
-    def __init__(self, model: type[Model], names: tuple[str, ...], where: tuple[str, ...]):
-        table = _quote(model._meta.db_table)
-        self.fields = [model._meta.get_field(n) for n in names]
-        self.converters = [_converters(f) for f in self.fields]
-        condition, self.where_fields = _where(model, where, table)
-        columns = ", ".join(f"{table}.{_quote(f.column)}" for f in self.fields)
+    def __init__(self, db, model: type[Model], names: tuple[str, ...], where: tuple[str, ...]):
+        table = _quote(db, model._meta.db_table)
+        self.fields = [model._meta.pk if n == "pk" else model._meta.get_field(n) for n in names]
+        self.converters = [_converters(db, f) for f in self.fields]
+        condition, self.where_fields = _where(db, model, where, table)
+        columns = ", ".join(f"{table}.{_quote(db, f.column)}" for f in self.fields)
         self.sql = f"SELECT {columns} FROM {table} WHERE {condition}"
 
 
 def values(model: type[Model], *names: str, **conditions) -> list:
     """The named columns of the matching rows: a list of values for one name, else of tuples."""
+    db, statements = _db()
     key = ("values", model, names, tuple(conditions))
-    statements = _cache()
     statement = statements.get(key)
     if statement is None:
-        statement = statements[key] = _Values(model, names, tuple(conditions))
-    sql, params = _bind(statement, conditions)
+        statement = statements[key] = _Values(db, model, names, tuple(conditions))
+    sql, params = _bind(db, statement, conditions)
     if not sql:
         return []
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    converted = [
-        tuple(_convert(v, c) if c else v for v, c in zip(row, statement.converters, strict=True)) for row in rows
-    ]
+    converters = statement.converters
+    converted = [tuple(_convert(db, v, c) if c else v for v, c in zip(row, converters, strict=True)) for row in rows]
     return [row[0] for row in converted] if len(names) == 1 else converted
 
 
@@ -202,45 +203,48 @@ def insert(*objs: Model, ignore_conflicts: bool = False) -> None:
     already unless they are auto-incremented (those are not read back)."""
     if not objs:
         return
+    db, statements = _db()
     model = type(objs[0])
-    statements = _cache()
     key = ("insert", model, ignore_conflicts)
-    head = statements.get(key)
-    fields = _stored_fields(model)
-    if head is None:
+    statement = statements.get(key)
+    if statement is None:
+        fields = _stored_fields(model)
         on_conflict = OnConflict.IGNORE if ignore_conflicts else None
-        columns = ", ".join(_quote(f.column) for f in fields)
-        suffix = connection.ops.on_conflict_suffix_sql(fields, on_conflict, None, None) if on_conflict else ""
-        head = statements[key] = (
-            f"{connection.ops.insert_statement(on_conflict=on_conflict)} {_quote(model._meta.db_table)} ({columns}) VALUES ",
+        columns = ", ".join(_quote(db, f.column) for f in fields)
+        suffix = db.ops.on_conflict_suffix_sql(fields, on_conflict, None, None) if on_conflict else ""
+        statement = statements[key] = (
+            fields,
+            f"{db.ops.insert_statement(on_conflict=on_conflict)} {_quote(db, model._meta.db_table)} ({columns}) VALUES ",
             "(" + ", ".join(["%s"] * len(fields)) + ")",
             f" {suffix}" if suffix else "",
         )
-    prefix, row, suffix = head
+    fields, prefix, row, suffix = statement
     params = []
     for obj in objs:
-        params.extend(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields)
+        params.extend(f.get_db_prep_save(f.pre_save(obj, True), db) for f in fields)
         obj._state.adding = False
-        obj._state.db = connection.alias
-    with connection.cursor() as cursor:
+        obj._state.db = db.alias
+    with db.cursor() as cursor:
         cursor.execute(prefix + ", ".join([row] * len(objs)) + suffix, params)
 
 
 def update(obj: Model) -> int:
     """UPDATE every concrete column of `obj`'s row (as Model.save does); returns the rows changed."""
+    db, statements = _db()
     model = type(obj)
-    statements = _cache()
     key = ("update", model)
-    sql = statements.get(key)
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    if sql is None:
-        assignments = ", ".join(f"{_quote(f.column)} = %s" for f in fields)
+    statement = statements.get(key)
+    if statement is None:
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        assignments = ", ".join(f"{_quote(db, f.column)} = %s" for f in fields)
         pk = model._meta.pk
-        sql = statements[key] = (
-            f"UPDATE {_quote(model._meta.db_table)} SET {assignments} WHERE {_quote(pk.column)} = %s"
+        statement = statements[key] = (
+            fields,
+            f"UPDATE {_quote(db, model._meta.db_table)} SET {assignments} WHERE {_quote(db, pk.column)} = %s",
         )
-    params = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in fields]
-    params.append(_prep(model._meta.pk, obj.pk))
-    with connection.cursor() as cursor:
+    fields, sql = statement
+    params = [f.get_db_prep_save(f.pre_save(obj, False), db) for f in fields]
+    params.append(_prep(db, model._meta.pk, obj.pk))
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
