@@ -3,9 +3,12 @@
 One Python process serves at most one core: the API's views hold the interpreter lock, so on a
 machine with more cores a single process leaves them idle while requests queue. With N workers
 the first process (the one the user started) binds the port, runs the background services and
-serves like any worker; it starts N-1 more processes that serve only. Each process listens on
-the port with its own socket (SO_REUSEPORT), so the kernel spreads new connections evenly over
-them; one shared socket would let whichever process woke first take every kept-alive client.
+serves like any worker; it starts N-1 more processes that serve only, handing them the listening
+socket. Clients keep their connections open, so what must be spread is connections, not
+requests: each process publishes how many it has open on a shared board (LoadBoard) and takes
+new ones only while no live process has fewer (Balancer). Per-process SO_REUSEPORT sockets
+were tried first: the kernel assigns connections by a hash, and 8 clients on 2 processes often
+split 6 to 2, leaving one process saturated and the other a quarter busy.
 
 Websockets then live in any of the processes while the state change they must hear happens in
 another, so the workers need a channel layer that crosses processes: REDIS_URL (channels-redis).
@@ -21,9 +24,11 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import mmap
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -40,11 +45,18 @@ GIVE_UP_AFTER = 5
 PARENT_ENV = "ORCHESTRATOR_WORKER_PARENT_PID"
 
 
+SOCKET_ENV = "ORCHESTRATOR_WORKER_SOCKET_FD"
+BOARD_ENV = "ORCHESTRATOR_WORKER_BOARD_FD"
+SLOT_ENV = "ORCHESTRATOR_WORKER_SLOT"
+# A process that has not published for this long (dead, or stuck) is left out of the balance.
+STALE_SECONDS = 1.0
+PUBLISH_SECONDS = 0.02
+
+
 def listening_socket(host: str, port: int) -> socket.socket:
-    """A bound, listening TCP (IPv4) socket that the other workers' sockets share the port with."""
+    """A bound, listening TCP (IPv4) socket, which the workers inherit."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError:
@@ -54,24 +66,128 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class LoadBoard:
+    """Each serving process's open connections and when it last published them, in memory
+    shared by the processes (a memfd the workers inherit): one fixed slot per process."""
+
+    SLOT = struct.Struct("qd")  # open connections, time.monotonic() of the publication
+
+    def __init__(self, fd: int, slots: int):
+        self.fd = fd
+        self.slots = slots
+        self.memory = mmap.mmap(fd, self.SLOT.size * slots)
+
+    @classmethod
+    def inherited(cls, fd: int) -> LoadBoard:
+        return cls(fd, os.fstat(fd).st_size // cls.SLOT.size)
+
+    @classmethod
+    def create(cls, slots: int) -> LoadBoard:
+        fd = os.memfd_create("orchestrator-workers", 0)
+        os.ftruncate(fd, cls.SLOT.size * slots)
+        return cls(fd, slots)
+
+    def publish(self, slot: int, connections: int) -> None:
+        self.SLOT.pack_into(self.memory, slot * self.SLOT.size, connections, time.monotonic())
+
+    def fewest(self) -> int | None:
+        """The fewest open connections of any live process (None when none is live)."""
+        now = time.monotonic()
+        live = [
+            count
+            for count, published in self.SLOT.iter_unpack(self.memory)
+            if published and now - published < STALE_SECONDS
+        ]
+        return min(live) if live else None
+
+
+class Balancer:
+    """Lets this process accept connections only while it has no more open than any other
+    live process. Connections arrive on the shared socket; a process that stops reading it
+    leaves them to the others."""
+
+    def __init__(self, board: LoadBoard, slot: int):
+        self.board = board
+        self.slot = slot
+        self.open: set = set()
+        self.port = None
+        self.reading = True
+
+    def attach(self, port) -> None:
+        from twisted.internet.task import LoopingCall
+        from twisted.protocols.policies import WrappingFactory
+
+        balancer = self
+
+        class CountingFactory(WrappingFactory):
+            """Sees every TCP connection open and close, whatever runs on it (HTTP requests
+            come and go on a kept-alive connection; a websocket takes it over)."""
+
+            def registerProtocol(self, protocol):
+                super().registerProtocol(protocol)
+                balancer.connected(protocol)
+
+            def unregisterProtocol(self, protocol):
+                super().unregisterProtocol(protocol)
+                balancer.disconnected(protocol)
+
+        counting = CountingFactory(port.factory)
+        counting.numPorts = port.factory.numPorts  # it is listening already
+        port.factory = counting
+        self.port = port
+        accept_many = port.doRead
+
+        def accept_one():
+            # Twisted accepts up to a hundred queued connections per wake-up; one at a time
+            # lets the count, and so the balance, follow every connection.
+            port.numberAccepts = 1
+            return accept_many()
+
+        port.doRead = accept_one
+        self._publisher = LoopingCall(self.update)
+        self._publisher.start(PUBLISH_SECONDS)
+
+    def connected(self, protocol) -> None:
+        self.open.add(protocol)
+        self.update()
+
+    def disconnected(self, protocol) -> None:
+        self.open.discard(protocol)
+        self.update()
+
+    def update(self) -> None:
+        mine = len(self.open)
+        self.board.publish(self.slot, mine)
+        if self.port is None or not self.port.connected:
+            return
+        fewest = self.board.fewest()
+        accept = fewest is None or mine <= fewest
+        if accept and not self.reading:
+            self.port.startReading()
+        elif not accept and self.reading:
+            self.port.stopReading()
+        self.reading = accept
+
+
+def balanced_server_class():
+    """Daphne's server, handing its listening port to a Balancer."""
+    from daphne.server import Server
+
+    class BalancedServer(Server):
+        def __init__(self, *args, balancer: Balancer, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.balancer = balancer
+
+        def listen_success(self, port):
+            super().listen_success(port)
+            self.balancer.attach(port)
+
+    return BalancedServer
+
+
 def endpoint_for(fileno: int) -> str:
     """Daphne's (Twisted's) description of an already listening IPv4 socket."""
     return f"fd:fileno={fileno}"
-
-
-def port_is_free(host: str, port: int) -> bool:
-    """Whether no other server listens on the port. Our own sockets share the port
-    (SO_REUSEPORT), which would also let a second server of the same user join it unnoticed,
-    so the first process tries it once without that option."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        probe.bind((host, port))
-    except OSError:
-        return False
-    finally:
-        probe.close()
-    return True
 
 
 def exit_with_parent(parent_pid: int) -> None:
@@ -89,10 +205,20 @@ def exit_with_parent(parent_pid: int) -> None:
 class WorkerGroup:
     """The extra worker processes: start, restart when one dies, stop."""
 
-    def __init__(self, host: str, port: int, count: int, announce: Callable[[str], None] = logger.warning):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        count: int,
+        socket_fd: int,
+        board: LoadBoard,
+        announce: Callable[[str], None] = logger.warning,
+    ):
         self.host = host
         self.port = port
         self.count = count
+        self.socket_fd = socket_fd
+        self.board = board
         self.announce = announce
         self.processes: list[subprocess.Popen] = []
         self._stopping = threading.Event()
@@ -123,14 +249,18 @@ class WorkerGroup:
             "--worker-process",
         ]
 
-    def _spawn(self) -> subprocess.Popen:
+    def _spawn(self, index: int) -> subprocess.Popen:
         env = dict(os.environ)
         # The first process has migrated and checked the database already.
         env["PREFECT_API_DATABASE_MIGRATE_ON_START"] = "false"
         env[PARENT_ENV] = str(os.getpid())
+        env[SOCKET_ENV] = str(self.socket_fd)
+        env[BOARD_ENV] = str(self.board.fd)
+        env[SLOT_ENV] = str(index + 1)  # slot 0 is the first process's
         process = subprocess.Popen(
             self.command(),
             env=env,
+            pass_fds=(self.socket_fd, self.board.fd),
             stdin=subprocess.DEVNULL,
             # Ctrl+C reaches the first process only; it stops the workers in order.
             start_new_session=True,
@@ -139,7 +269,7 @@ class WorkerGroup:
         return process
 
     def start(self) -> None:
-        self.processes = [self._spawn() for _ in range(self.count)]
+        self.processes = [self._spawn(index) for index in range(self.count)]
         self._quick_exits = [0] * self.count
         self._watcher = threading.Thread(target=self._watch, name="worker-watcher", daemon=True)
         self._watcher.start()
@@ -159,7 +289,7 @@ class WorkerGroup:
                     )
                     continue
                 self.announce(f"worker process {process.pid} exited with status {code}; starting another")
-                self.processes[index] = self._spawn()
+                self.processes[index] = self._spawn(index)
 
     def stop(self) -> None:
         self._stopping.set()

@@ -1,7 +1,8 @@
 """`orchestrator server start --workers N`: one port served by several real processes.
 
-The first process serves and starts N-1 more (`--worker-process`), each listening on the port
-with its own socket; websockets hear state changes made in other processes through Redis.
+The first process serves and starts N-1 more (`--worker-process`), which inherit its listening
+socket; a process takes a new connection only while no other holds fewer, so kept-alive clients
+are spread evenly. Websockets hear state changes made in other processes through Redis.
 Which process holds a connection is read from /proc: the server side of a loopback
 connection is the socket in /proc/net/tcp whose remote port is the client's local port, and
 its owner is the process with that socket among its file descriptors.
@@ -123,32 +124,36 @@ def tcp_sockets() -> list[TcpSocket]:
     return found
 
 
-def socket_owners(pids: set[int]) -> dict[int, int]:
-    """Socket inode -> the one of these processes that has it open."""
-    owners = {}
-    for pid in pids:
+def sockets_of(pid: int) -> set[int]:
+    """The inodes of the sockets a process has open."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return set()
+    inodes = set()
+    for fd in fds:
         try:
-            fds = os.listdir(f"/proc/{pid}/fd")
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
         except OSError:
             continue
-        for fd in fds:
-            try:
-                target = os.readlink(f"/proc/{pid}/fd/{fd}")
-            except OSError:
-                continue
-            if target.startswith("socket:["):
-                owners[int(target[len("socket:[") : -1])] = pid
-    return owners
+        if target.startswith("socket:["):
+            inodes.add(int(target[len("socket:[") : -1]))
+    return inodes
+
+
+def socket_owners(pids: set[int]) -> dict[int, int]:
+    """Socket inode -> the one of these processes that has it open."""
+    return {inode: pid for pid in pids for inode in sockets_of(pid)}
 
 
 def listeners(port: int) -> list[TcpSocket]:
     return [s for s in tcp_sockets() if s.listening and s.local_port == port]
 
 
-def listening_processes(port: int, pids: set[int]) -> list[int]:
-    """For each socket listening on the port, the process (of pids) holding it, or 0."""
-    owners = socket_owners(pids)
-    return sorted(owners.get(s.inode, 0) for s in listeners(port))
+def processes_listening(port: int, pids: set[int]) -> set[int]:
+    """The processes (of pids) holding a socket that listens on the port."""
+    inodes = {s.inode for s in listeners(port)}
+    return {pid for pid in pids if sockets_of(pid) & inodes}
 
 
 def process_serving(port: int, client_port: int, pids: set[int]) -> int | None:
@@ -203,11 +208,13 @@ class WorkersServer(ServerProcess):
         return {self.proc.pid} | self.children()
 
     def all_listening(self) -> set[int] | None:
-        """Every process when there are N and each listens on the port with a socket of its own."""
+        """Every process when there are N, each holding the port's listening socket and
+        answering on it (a worker just started holds the socket before it serves)."""
         pids = self.processes()
-        if len(pids) == self.workers and listening_processes(self.port, pids) == sorted(pids):
-            return pids
-        return None
+        if len(pids) != self.workers or processes_listening(self.port, pids) != pids:
+            return None
+        with held_connections(self, 2 * self.workers) as held:
+            return pids if {pid for _, pid in held} == pids else None
 
     def wait_until_ready(self, timeout: float = 60) -> set[int]:
         self.wait_until_healthy()
@@ -279,6 +286,32 @@ def on_a_new_connection(server: WorkersServer, method: str, path: str, body: Any
     finally:
         conn.close()
     return Answer(response.status, json.loads(content) if content else None, pid)
+
+
+def call(conn: http.client.HTTPConnection, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    conn.request(method, f"/api/{path}", body=None if body is None else json.dumps(body), headers=headers)
+    response = conn.getresponse()
+    content = response.read()
+    return response.status, json.loads(content) if content else None
+
+
+@contextmanager
+def held_connections(server: WorkersServer, count: int) -> Iterator[list[tuple[http.client.HTTPConnection, int]]]:
+    """`count` kept-alive connections opened one after another and held open, each with the
+    process serving it (as clients that keep their connections, like Prefect's, hold them)."""
+    held = []
+    try:
+        for _ in range(count):
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            held.append(conn)
+            assert call(conn, "GET", "health") == (200, True)
+            pid = process_serving(server.port, conn.sock.getsockname()[1], server.processes())
+            held[-1] = (conn, pid)
+        yield held
+    finally:
+        for item in held:
+            (item[0] if isinstance(item, tuple) else item).close()
 
 
 def api(server: WorkersServer, method: str, path: str, body: Any = None, expect: int = 200) -> Answer:
@@ -375,40 +408,42 @@ def test_more_than_one_worker_without_redis_url_is_refused(tmp_path, database, a
 # --- serving ------------------------------------------------------------------------------------
 
 
-def test_three_processes_listen_on_the_port_and_every_new_connection_is_answered(shared_server):
+def test_three_processes_share_the_port_and_kept_alive_connections_are_spread_evenly(shared_server):
     processes = shared_server.processes()
     assert len(processes) == WORKERS, processes
-    # Each process listens with a socket of its own.
-    sockets = listeners(shared_server.port)
-    assert len({s.inode for s in sockets}) == WORKERS
-    assert listening_processes(shared_server.port, processes) == sorted(processes)
+    # One listening socket, held by every process.
+    assert len(listeners(shared_server.port)) == 1
+    assert processes_listening(shared_server.port, processes) == processes
 
-    answered_by = Counter()
-    for _ in range(60):
+    with held_connections(shared_server, 4 * WORKERS + 1) as held:
+        holding = Counter(pid for _, pid in held)
+    # A process takes a new connection only while no other holds fewer.
+    assert set(holding) == processes, holding
+    assert max(holding.values()) - min(holding.values()) <= 1, holding
+
+    for _ in range(20):  # and connections opened and closed one by one are all answered
         answer = on_a_new_connection(shared_server, "GET", "health")
         assert (answer.status, answer.body) == (200, True)
-        answered_by[answer.pid] += 1
-
-    # The kernel spreads new connections over the processes: each answered some.
-    assert set(answered_by) == processes, answered_by
 
 
 def test_writes_made_through_any_worker_are_read_back_through_every_worker(shared_server):
     processes = shared_server.processes()
     flow_id = new_flow(shared_server)
     created, writers = set(), Counter()
-    for number in range(30):
-        answer = new_run(shared_server, flow_id, name=f"spread-{number}")
-        created.add(answer.body["id"])
-        writers[answer.pid] += 1
-    assert set(writers) == processes, writers
+    with held_connections(shared_server, 2 * WORKERS) as held:
+        for number in range(30):
+            conn, pid = held[number % len(held)]
+            status, run = call(conn, "POST", "flow_runs/", {"flow_id": flow_id, "name": f"spread-{number}"})
+            assert status == 201, run
+            created.add(run["id"])
+            writers[pid] += 1
+        assert set(writers) == processes, writers
 
-    read_by: dict[int, set[str]] = {}
-    for _ in range(60):
-        answer = api(shared_server, "POST", "flow_runs/filter", {"flows": {"id": {"any_": [flow_id]}}, "limit": 200})
-        read_by[answer.pid] = {run["id"] for run in answer.body}
-        if set(read_by) == processes:
-            break
+        read_by: dict[int, set[str]] = {}
+        for conn, pid in held:
+            status, runs = call(conn, "POST", "flow_runs/filter", {"flows": {"id": {"any_": [flow_id]}}, "limit": 200})
+            assert status == 200, runs
+            read_by[pid] = {run["id"] for run in runs}
 
     assert set(read_by) == processes, read_by.keys()
     for pid, seen in read_by.items():
@@ -486,8 +521,8 @@ def test_a_worker_killed_with_sigkill_is_replaced_and_the_port_keeps_answering(t
         # ... and listens on the port once it has loaded.
         processes = wait_for(replaced, "the new worker to listen on the port", timeout=30)
         assert f"worker process {victim} exited" in server.output()
-        answered_by = {on_a_new_connection(server, "GET", "health").pid for _ in range(40)}
-        assert answered_by == processes
+        with held_connections(server, 3 * WORKERS) as held:
+            assert {pid for _, pid in held} == processes
 
         code, output = server.stop()
     assert_stopped_cleanly(code, output)

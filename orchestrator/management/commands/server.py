@@ -101,16 +101,23 @@ class Command(BaseCommand):
         if settings.MIGRATE_ON_START:
             database.migrate()
 
+        balancer = socket_fd = board = None
         if child:
             worker_processes.exit_with_parent(int(os.environ.get(worker_processes.PARENT_ENV) or os.getppid()))
-        elif workers > 1 and not worker_processes.port_is_free(host, port):
-            raise CommandError(f"could not listen on {host}:{port} (is another server using that port?)")
-        if child or workers > 1:
+            socket_fd = int(os.environ[worker_processes.SOCKET_ENV])
+            board = worker_processes.LoadBoard.inherited(int(os.environ[worker_processes.BOARD_ENV]))
+            balancer = worker_processes.Balancer(board, int(os.environ[worker_processes.SLOT_ENV]))
+        elif workers > 1:
             try:
-                sock = worker_processes.listening_socket(host, port)
+                socket_fd = worker_processes.listening_socket(host, port).detach()
             except OSError as exc:
                 raise CommandError(f"could not listen on {host}:{port} ({exc.strerror})") from exc
-            endpoints = [worker_processes.endpoint_for(sock.detach())]
+            board = worker_processes.LoadBoard.create(workers)
+            balancer = worker_processes.Balancer(board, 0)
+        if socket_fd is not None:
+            # Twisted closes the descriptor it adopts; the first process keeps the original for
+            # the workers it starts (and restarts).
+            endpoints = [worker_processes.endpoint_for(os.dup(socket_fd))]
         else:
             endpoints = build_endpoint_description_strings(host=host, port=port)
 
@@ -120,11 +127,18 @@ class Command(BaseCommand):
         runner = None if options["no_services"] else ServiceRunner()
         group = None
         if workers > 1:
-            group = worker_processes.WorkerGroup(host, port, workers - 1, announce=self.stderr.write)
+            group = worker_processes.WorkerGroup(
+                host, port, workers - 1, socket_fd=socket_fd, board=board, announce=self.stderr.write
+            )
         # Twisted only takes over SIGINT when it has its default handler; a server started in
         # the background by a script inherits it ignored and would then not stop on `kill -INT`.
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        extra = {}
+        if balancer is not None:
+            Server = worker_processes.balanced_server_class()  # noqa: N806 - Daphne's, with the balancer
+            extra["balancer"] = balancer
         server = Server(
+            **extra,
             application=application,
             endpoints=endpoints,
             signal_handlers=True,

@@ -1,0 +1,65 @@
+"""The board on which server processes publish their open connections (orchestrator.workers)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from orchestrator import workers
+from orchestrator.workers import Balancer, LoadBoard
+
+
+class FakePort:
+    """The part of Twisted's listening port a Balancer drives."""
+
+    connected = True
+
+    def __init__(self):
+        self.reading = True
+
+    def startReading(self):  # noqa: N802 - Twisted's name
+        self.reading = True
+
+    def stopReading(self):  # noqa: N802
+        self.reading = False
+
+
+def test_a_board_inherited_through_its_descriptor_sees_what_the_first_process_published():
+    board = LoadBoard.create(3)
+    board.publish(0, 4)
+    other = LoadBoard.inherited(os.dup(board.fd))
+    assert other.slots == 3
+    other.publish(2, 1)
+    assert board.fewest() == 1
+
+
+def test_slots_never_published_or_gone_quiet_are_left_out(monkeypatch):
+    board = LoadBoard.create(3)
+    assert board.fewest() is None
+    board.publish(1, 0)
+    board.publish(2, 5)
+    later = time.monotonic() + workers.STALE_SECONDS + 0.5
+    board.publish(2, 5)
+    monkeypatch.setattr(workers.time, "monotonic", lambda: later)
+    board.publish(2, 5)  # slot 1 (0 connections) has gone quiet since
+    assert board.fewest() == 5
+
+
+def test_a_process_stops_taking_connections_while_another_has_fewer_and_resumes_when_level():
+    board = LoadBoard.create(2)
+    mine, theirs = Balancer(board, 0), Balancer(board, 1)
+    mine.port, theirs.port = FakePort(), FakePort()
+    mine.update()
+    theirs.update()
+    mine.connected("a")
+    assert (mine.port.reading, theirs.port.reading) == (False, True)
+    theirs.connected("b")
+    mine.update()  # its next publication
+    assert (mine.port.reading, theirs.port.reading) == (True, True)
+    theirs.connected("c")
+    theirs.disconnected("b")
+    theirs.disconnected("c")
+    mine.update()
+    assert (mine.port.reading, theirs.port.reading) == (False, True)
+    mine.disconnected("a")
+    assert mine.port.reading
