@@ -28,7 +28,9 @@ class SecondsBetween(Func):
     def as_postgresql(self, compiler, connection, **extra):
         later, later_params = compiler.compile(self.source_expressions[0])
         earlier, earlier_params = compiler.compile(self.source_expressions[1])
-        return f"EXTRACT(EPOCH FROM ({later} - {earlier}))::float", [*later_params, *earlier_params]
+        # date_part is double precision arithmetic; EXTRACT computes a numeric, which took
+        # the 24-hour history of 10,000 runs about twice as long.
+        return f"date_part('epoch', {later} - {earlier})", [*later_params, *earlier_params]
 
 
 class BucketIndex(Func):
