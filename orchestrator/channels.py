@@ -35,10 +35,19 @@ async def _send(group: str, message: dict[str, Any]) -> None:
         logger.warning("could not broadcast to %s", group, exc_info=True)
 
 
-def broadcast(group: str, message: dict[str, Any]) -> None:
+def may_listen(group: str) -> bool:
+    """Whether anyone may be subscribed to the group: always with a shared layer (the other
+    processes' subscribers are unknown here), only its members with this process's own."""
     layer = get_channel_layer()
-    if isinstance(layer, InMemoryChannelLayer) and not layer.groups.get(group):
-        return  # this process's layer is the only one, and nobody here is listening
+    if isinstance(layer, InMemoryChannelLayer):
+        return bool(layer.groups.get(group))
+    return layer is not None
+
+
+def broadcast(group: str, message: dict[str, Any]) -> None:
+    if not may_listen(group):
+        return
+    layer = get_channel_layer()
     loop = _loop
     if loop is not None and not loop.is_closed():
         try:

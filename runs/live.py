@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from orchestrator.channels import broadcast
+from orchestrator.channels import broadcast, may_listen
 from runs.orchestration.states import iso
 
 LOGS_GROUP = "logs"
@@ -41,17 +41,17 @@ def publish_logs(logs: list) -> None:
     """Announce stored log rows: to /api/logs/out (when enabled) and to each run's pages."""
     from runs.api.serializers import log_json
 
-    payload = [log_json(log) for log in logs]
-    if not payload:
-        return
-    if settings.ORCHESTRATOR["LOGS_STREAM_OUT_ENABLED"]:
-        broadcast(LOGS_GROUP, {"type": "logs.published", "logs": payload})
-    by_run: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for item in payload:
-        if item.get("flow_run_id"):
-            by_run[item["flow_run_id"]].append(item)
-    for run_id, items in by_run.items():
-        broadcast(flow_run_group(run_id), {"type": "logs.published", "logs": items})
+    # Rows become JSON only for the groups someone may be listening to.
+    if settings.ORCHESTRATOR["LOGS_STREAM_OUT_ENABLED"] and may_listen(LOGS_GROUP):
+        broadcast(LOGS_GROUP, {"type": "logs.published", "logs": [log_json(log) for log in logs]})
+    by_run: dict[Any, list] = defaultdict(list)
+    for log in logs:
+        if log.flow_run_id:
+            by_run[log.flow_run_id].append(log)
+    for run_id, run_logs in by_run.items():
+        group = flow_run_group(run_id)
+        if may_listen(group):
+            broadcast(group, {"type": "logs.published", "logs": [log_json(log) for log in run_logs]})
 
 
 def state_message(state) -> dict[str, Any]:

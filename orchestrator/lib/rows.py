@@ -198,9 +198,13 @@ def _stored_fields(model: type[Model]) -> list:
     return [f for f in model._meta.concrete_fields if not (f.primary_key and isinstance(f, AutoFieldMixin))]
 
 
-def insert(*objs: Model, ignore_conflicts: bool = False) -> None:
-    """INSERT the instances (all of one model) in one statement. Primary keys must be set
-    already unless they are auto-incremented (those are not read back)."""
+def insert(*objs: Model, ignore_conflicts: bool = False, batch_size: int = 500) -> None:
+    """INSERT the instances (all of one model), `batch_size` rows per statement. Primary keys
+    must be set already unless they are auto-incremented (those are not read back)."""
+    if len(objs) > batch_size:
+        for start in range(0, len(objs), batch_size):
+            insert(*objs[start : start + batch_size], ignore_conflicts=ignore_conflicts, batch_size=batch_size)
+        return
     if not objs:
         return
     db, statements = _db()

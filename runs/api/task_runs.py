@@ -13,6 +13,7 @@ from orchestrator.api.errors import BodyInvalid, Conflict, NotFound
 from orchestrator.api.fields import validate
 from orchestrator.api.filters import parse_filters
 from orchestrator.api.views import PrefectViewSet, body_of, limit_of, offset_of, sort_of
+from orchestrator.lib import rows
 from runs.deletion import delete_task_runs
 from runs.filters import LOG_FILTER, LOG_SORTS, TASK_RUN_SORTS, same, task_run_body_filters
 from runs.live import publish_logs
@@ -157,7 +158,7 @@ class LogsView(APIView):
         serializer.is_valid(raise_exception=True)
         logs = [Log(**item) for item in serializer.validated_data]
         with transaction.atomic():
-            Log.objects.bulk_create(logs, batch_size=500)
+            rows.insert(*logs)
             if logs:
                 # To /api/logs/out (when enabled) and to the runs' dashboard pages.
                 transaction.on_commit(lambda: publish_logs(logs))

@@ -31,9 +31,10 @@ application = URLRouter(websocket_urlpatterns)
 
 @pytest.fixture
 def sent(monkeypatch):
-    """What runs.live broadcast, as (group, message) pairs."""
+    """What runs.live broadcast, as (group, message) pairs, every group having a listener."""
     found = []
     monkeypatch.setattr(live, "broadcast", lambda group, message: found.append((group, message)))
+    monkeypatch.setattr(live, "may_listen", lambda group: True)
     return found
 
 
@@ -101,6 +102,17 @@ def test_a_batch_of_logs_goes_to_each_runs_group_and_to_the_logs_out_stream(db, 
         f"flow-run.{two.pk}": ["b"],
     }
     assert all(message["type"] == "logs.published" for _, message in sent)
+
+
+def test_logs_of_runs_nobody_follows_are_not_broadcast(db, sent, settings, monkeypatch):
+    settings.ORCHESTRATOR = {**settings.ORCHESTRATOR, "LOGS_STREAM_OUT_ENABLED": True}
+    flow = Flow.objects.create(name="etl")
+    watched, unwatched = flow_run_in(flow, "RUNNING"), flow_run_in(flow, "RUNNING")
+    monkeypatch.setattr(live, "may_listen", lambda group: group == f"flow-run.{watched.pk}")
+
+    live.publish_logs([log(unwatched, "x")])
+
+    assert sent == []
 
 
 def test_run_pages_hear_logs_even_with_the_logs_out_stream_off(db, sent, settings):
