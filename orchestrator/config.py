@@ -634,6 +634,11 @@ def database_from_url(
             "timeout": max(1.0, connect_timeout),
         }
         config["CONN_MAX_AGE"] = 0
+        # Parameters travel apart from the SQL, so a statement the server sees over and over
+        # (every state change runs the same few) is prepared once per connection and then only
+        # executed; Django's default interpolates them into a new SQL text every time.
+        options.setdefault("server_side_binding", True)
+        options.setdefault("prepare_threshold", 5)
         return config
     raise ConfigurationError(f"unsupported database {scheme!r}: use SQLite or PostgreSQL")
 
