@@ -246,6 +246,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS", 5.0, _float),
     Setting(
+        "ORCHESTRATOR_SERVICES_RUN_COUNTS_LOOP_SECONDS",
+        10.0,
+        _float,
+        help="How often the changes behind counts of runs by state are folded together.",
+    ),
+    Setting(
         "PREFECT_SERVER_SERVICES_EVENT_RETENTION_ENABLED",
         True,
         _bool,

@@ -187,6 +187,10 @@ ORCHESTRATOR = {
             "enabled": conf("PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_ENABLED"),
             "loop_seconds": conf("PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS"),
         },
+        "run_counts": {
+            "enabled": True,
+            "loop_seconds": conf("ORCHESTRATOR_SERVICES_RUN_COUNTS_LOOP_SECONDS"),
+        },
         "event_retention": {
             "enabled": conf("PREFECT_SERVER_SERVICES_EVENT_RETENTION_ENABLED"),
             "loop_seconds": conf("PREFECT_SERVER_SERVICES_EVENT_RETENTION_LOOP_SECONDS"),
