@@ -31,6 +31,7 @@ TAGS = [[], ["prod"], ["prod", "nightly"], ["dev"], ["etl", "prod"], ["team-a"],
 # Final states of runs in history, with their weights.
 FINAL_MIX = [("COMPLETED", "Completed", 88), ("FAILED", "Failed", 6), ("CRASHED", "Crashed", 2), ("CANCELLED", "Cancelled", 4)]  # fmt: skip
 TASK_NAMES = ["extract", "transform", "load", "validate", "notify"]
+SCHEDULED_PER_DEPLOYMENT = 100  # the scheduler's default max_runs
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,12 @@ class History:
     runs_per_day: int = 5_000
     tasks_per_run: int = 10  # on average, uniform 0..2x
     task_states: str = "full"  # "full": Pending, Running, final; "final": the final state only
-    scheduled_share: float = 0.02  # Scheduled in the coming week
-    active_share: float = 0.01  # Pending or Running now
+    # Scheduled in the coming week: this share of a short history, at most what the scheduler
+    # keeps ahead (100 runs per deployment) in a long one.
+    scheduled_share: float = 0.02
+    # Pending or Running now: this share of a short history, at most an hour of arrivals in a
+    # long one (how many runs are in flight depends on the rate, not on the history's length).
+    active_share: float = 0.01
     deployment_share: float = 0.7
     seed: int = 1
 
@@ -127,8 +132,8 @@ class Generator:
     def plan(self) -> Iterator[tuple[dt.datetime, str]]:
         """(expected start, kind) of every run, oldest first: history, then active, then scheduled."""
         h, rng = self.h, self.rng
-        scheduled = round(h.runs * h.scheduled_share)
-        active = round(h.runs * h.active_share)
+        scheduled = min(round(h.runs * h.scheduled_share), SCHEDULED_PER_DEPLOYMENT * len(self.target.deployments))
+        active = min(round(h.runs * h.active_share), round(h.runs_per_day / 24))
         past = h.runs - scheduled - active
         first = self.now - dt.timedelta(days=h.days)
         step = (self.now - dt.timedelta(hours=1) - first) / max(1, past)
