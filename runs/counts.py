@@ -20,37 +20,35 @@ TRIGGERS = ("runs_flowrun_count_insert", "runs_flowrun_count_update", "runs_flow
 
 
 def _postgres_statements() -> list[str]:
-    # One function per event: transition tables exist only for the events a trigger names.
-    body = """CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    # Inserts and deletes come in bulk (the scheduler, deletions, a load): one statement-level
+    # trigger each, counting its transition table. A state change updates one run, and most
+    # updates leave the type alone: a row trigger whose WHEN clause PostgreSQL checks itself.
+    function = """CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         {statements}
         RETURN NULL;
     END $$"""
-    leave = f"""INSERT INTO {TABLE} (state_type, delta)
-        SELECT o.state_type, -count(*) FROM old_rows o {{join}} GROUP BY o.state_type;"""
-    enter = f"""INSERT INTO {TABLE} (state_type, delta)
-        SELECT n.state_type, count(*) FROM new_rows n {{join}} GROUP BY n.state_type;"""
-    changed_old = "JOIN new_rows n ON n.id = o.id WHERE o.state_type IS DISTINCT FROM n.state_type"
-    changed_new = "JOIN old_rows o ON o.id = n.id WHERE o.state_type IS DISTINCT FROM n.state_type"
-    functions = {
-        "runs_flowrun_count_insert": enter.format(join=""),
-        "runs_flowrun_count_update": leave.format(join=changed_old) + "\n" + enter.format(join=changed_new),
-        "runs_flowrun_count_delete": leave.format(join=""),
-    }
-    transitions = {
-        "runs_flowrun_count_insert": ("INSERT", "NEW TABLE AS new_rows"),
-        "runs_flowrun_count_update": ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
-        "runs_flowrun_count_delete": ("DELETE", "OLD TABLE AS old_rows"),
+    add = f"INSERT INTO {TABLE} (state_type, delta)"
+    triggers = {
+        "runs_flowrun_count_insert": (
+            f"{add} SELECT state_type, count(*) FROM new_rows GROUP BY state_type;",
+            "AFTER INSERT ON runs_flowrun REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT",
+        ),
+        "runs_flowrun_count_delete": (
+            f"{add} SELECT state_type, -count(*) FROM old_rows GROUP BY state_type;",
+            "AFTER DELETE ON runs_flowrun REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT",
+        ),
+        "runs_flowrun_count_update": (
+            f"{add} VALUES (OLD.state_type, -1), (NEW.state_type, 1);",
+            "AFTER UPDATE OF state_type ON runs_flowrun FOR EACH ROW "
+            "WHEN (OLD.state_type IS DISTINCT FROM NEW.state_type)",
+        ),
     }
     statements = []
-    for name, function_body in functions.items():
-        event, referencing = transitions[name]
-        statements.append(body.format(name=name, statements=function_body))
+    for name, (body, when) in triggers.items():
+        statements.append(function.format(name=name, statements=body))
         statements.append(f"DROP TRIGGER IF EXISTS {name} ON runs_flowrun")
-        statements.append(
-            f"CREATE TRIGGER {name} AFTER {event} ON runs_flowrun REFERENCING {referencing} "
-            f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
-        )
+        statements.append(f"CREATE TRIGGER {name} {when} EXECUTE FUNCTION {name}()")
     return statements
 
 
@@ -77,15 +75,16 @@ def installed_triggers() -> set[str]:
 
 
 def install() -> None:
-    """Put the triggers in place if any is missing and count the runs afresh, with writes to
-    the runs held off meanwhile so that no change slips between. Runs after every migration and
-    every flush (a flush empties the tables one by one, and emptying the runs fires triggers)."""
+    """Put the triggers in place and count the runs afresh, with writes to the runs held off
+    meanwhile so that no change slips between. Runs after every migration and every flush (a
+    flush empties the tables one by one, and emptying the runs fires triggers)."""
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("LOCK TABLE runs_flowrun IN SHARE ROW EXCLUSIVE MODE")
-        if installed_triggers() != set(TRIGGERS):
-            for statement in _postgres_statements() if connection.vendor == "postgresql" else _sqlite_statements():
-                cursor.execute(statement)
+        # Idempotent: PostgreSQL's are replaced (so a changed definition takes effect), SQLite's
+        # created where missing.
+        for statement in _postgres_statements() if connection.vendor == "postgresql" else _sqlite_statements():
+            cursor.execute(statement)
         cursor.execute(f"DELETE FROM {TABLE}")
         cursor.execute(
             f"INSERT INTO {TABLE} (state_type, delta) SELECT state_type, count(*) FROM runs_flowrun GROUP BY state_type"
