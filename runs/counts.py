@@ -54,15 +54,18 @@ def _postgres_statements() -> list[str]:
 
 def _sqlite_statements() -> list[str]:
     add = f"INSERT INTO {TABLE} (state_type, delta) VALUES"
-    return [
-        f"CREATE TRIGGER IF NOT EXISTS runs_flowrun_count_insert AFTER INSERT ON runs_flowrun "
-        f"BEGIN {add} (NEW.state_type, 1); END",
-        f"CREATE TRIGGER IF NOT EXISTS runs_flowrun_count_update AFTER UPDATE OF state_type ON runs_flowrun "
-        f"WHEN OLD.state_type IS NOT NEW.state_type "
-        f"BEGIN {add} (OLD.state_type, -1); {add} (NEW.state_type, 1); END",
-        f"CREATE TRIGGER IF NOT EXISTS runs_flowrun_count_delete AFTER DELETE ON runs_flowrun "
-        f"BEGIN {add} (OLD.state_type, -1); END",
-    ]
+    triggers = {
+        "runs_flowrun_count_insert": f"AFTER INSERT ON runs_flowrun BEGIN {add} (NEW.state_type, 1); END",
+        "runs_flowrun_count_update": (
+            "AFTER UPDATE OF state_type ON runs_flowrun WHEN OLD.state_type IS NOT NEW.state_type "
+            f"BEGIN {add} (OLD.state_type, -1), (NEW.state_type, 1); END"
+        ),
+        "runs_flowrun_count_delete": f"AFTER DELETE ON runs_flowrun BEGIN {add} (OLD.state_type, -1); END",
+    }
+    statements = []
+    for name, definition in triggers.items():
+        statements += [f"DROP TRIGGER IF EXISTS {name}", f"CREATE TRIGGER {name} {definition}"]
+    return statements
 
 
 def installed_triggers() -> set[str]:
@@ -81,8 +84,7 @@ def install() -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("LOCK TABLE runs_flowrun IN SHARE ROW EXCLUSIVE MODE")
-        # Idempotent: PostgreSQL's are replaced (so a changed definition takes effect), SQLite's
-        # created where missing.
+        # Replaced every time, so a changed definition reaches existing databases.
         for statement in _postgres_statements() if connection.vendor == "postgresql" else _sqlite_statements():
             cursor.execute(statement)
         cursor.execute(f"DELETE FROM {TABLE}")

@@ -17,8 +17,5 @@ class Migration(migrations.Migration):
                 ('state_type', models.CharField(max_length=16, null=True)),
                 ('delta', models.BigIntegerField()),
             ],
-            options={
-                'indexes': [models.Index(fields=['state_type'], name='flow_run_count_type')],
-            },
         ),
     ]
