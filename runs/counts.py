@@ -4,9 +4,9 @@ Database triggers on runs_flowrun write a row of `runs_flowruncount` for every c
 number of runs of a state type (+1 for the type a run enters or is created in, -1 for the one
 it leaves or is deleted from), whichever code makes the change: the engine, the scheduler's bulk
 inserts, deletions, a bulk load. The run_counts service folds those rows into one per type now
-and then; a count adds up what is there. Triggers are installed after every migration (a
-SQLite table rebuilt by a later migration loses its triggers), and when they had to be
-installed the counts are rebuilt from the runs themselves.
+and then; a count adds up what is there. After every migration and flush the triggers are put
+in place again (a SQLite table rebuilt by a later migration loses its triggers) and the counts
+are rebuilt from the runs themselves.
 """
 
 from __future__ import annotations
@@ -122,16 +122,15 @@ def fold() -> int:
             )
         else:
             # SQLite has one writer at a time: nothing else changes the table inside this transaction.
-            cursor.execute(f"SELECT count(*) FROM {TABLE}")
-            before = cursor.fetchone()[0]
             cursor.execute("CREATE TEMP TABLE IF NOT EXISTS folded (state_type TEXT, delta INTEGER)")
             cursor.execute("DELETE FROM folded")
             cursor.execute(f"INSERT INTO folded SELECT state_type, SUM(delta) FROM {TABLE} GROUP BY state_type")
             cursor.execute(f"DELETE FROM {TABLE}")
+            removed = cursor.rowcount
             cursor.execute(
                 f"INSERT INTO {TABLE} (state_type, delta) SELECT state_type, delta FROM folded WHERE delta <> 0"
             )
-            cursor.execute(f"SELECT {before} - count(*) FROM {TABLE}")
+            return removed - cursor.rowcount
         return int(cursor.fetchone()[0])
 
 

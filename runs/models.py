@@ -61,11 +61,15 @@ class PrefectModel(models.Model):
         abstract = True
 
     def save(self, *args, **kwargs):
-        self.updated = timezone.now()
+        self.touch()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "updated" not in update_fields:
             kwargs["update_fields"] = [*update_fields, "updated"]
         super().save(*args, **kwargs)
+
+    def touch(self) -> None:
+        """Mark the row as changed now (every save does; so do writes that bypass save())."""
+        self.updated = timezone.now()
 
 
 class Flow(PrefectModel):

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from orchestrator.lib import rows
 from runs import signals
@@ -69,7 +68,7 @@ _write_task_state = _writer(TaskRunState, "task_run")
 
 def _save(run) -> None:
     """The run's columns as the transition left them (what run.save() writes)."""
-    run.updated = timezone.now()
+    run.touch()
     rows.update(run)
 
 
