@@ -271,7 +271,8 @@ class ServerProcess(Background):
                     f"the server exited with status {self.proc.returncode} before it answered\n{self.describe()}"
                 )
             try:
-                response = requests.get(f"{self.api_url}/health", timeout=2)
+                # Not kept alive: a probe's connection left open would count as a client's.
+                response = requests.get(f"{self.api_url}/health", timeout=2, headers={"Connection": "close"})
                 if response.status_code == 200 and response.json() is True:
                     return
             except (requests.RequestException, ValueError):

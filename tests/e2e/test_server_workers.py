@@ -156,6 +156,15 @@ def processes_listening(port: int, pids: set[int]) -> set[int]:
     return {pid for pid in pids if sockets_of(pid) & inodes}
 
 
+def connections_held(port: int, pids: set[int]) -> Counter:
+    """How many connections on the port each of these processes still holds open (a closed
+    client's connection stays counted until its process has seen the close)."""
+    owners = socket_owners(pids)
+    return Counter(
+        owners[s.inode] for s in tcp_sockets() if s.local_port == port and not s.listening and s.inode in owners
+    )
+
+
 def process_serving(port: int, client_port: int, pids: set[int]) -> int | None:
     """The process (of pids) holding the server side of our connection from client_port."""
     owners = socket_owners(pids)
@@ -415,6 +424,14 @@ def test_three_processes_share_the_port_and_kept_alive_connections_are_spread_ev
     assert len(listeners(shared_server.port)) == 1
     assert processes_listening(shared_server.port, processes) == processes
 
+    # The connections of earlier calls count until their process has seen them close; on a
+    # busy machine that can lag, so start from none.
+    wait_for(
+        lambda: not connections_held(shared_server.port, processes) or None,
+        "the server to see earlier connections close",
+        timeout=10,
+        every=0.05,
+    )
     with held_connections(shared_server, 4 * WORKERS + 1) as held:
         holding = Counter(pid for _, pid in held)
     # A process takes a new connection only while no other holds fewer.
