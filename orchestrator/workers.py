@@ -10,6 +10,11 @@ new ones only while no live process has fewer (Balancer). Per-process SO_REUSEPO
 were tried first: the kernel assigns connections by a hash, and 8 clients on 2 processes often
 split 6 to 2, leaving one process saturated and the other a quarter busy.
 
+The workers take a few seconds to load after the first process serves. Clients that connect in
+that time would all stay on the first process for as long as they keep their connections, so
+each worker's slot is held for it (as a process with no connections) until it joins, it dies,
+or JOIN_SECONDS pass: new connections wait in the listening queue meanwhile.
+
 Websockets then live in any of the processes while the state change they must hear happens in
 another, so the workers need a channel layer that crosses processes: REDIS_URL (channels-redis).
 Without it more than one worker is refused.
@@ -49,6 +54,8 @@ SLOT_ENV = "ORCHESTRATOR_WORKER_SLOT"
 # A process that has not published for this long (dead, or stuck) is left out of the balance.
 STALE_SECONDS = 1.0
 PUBLISH_SECONDS = 0.02
+# How long a starting worker's slot is held for it at most.
+JOIN_SECONDS = 30.0
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -65,10 +72,10 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 class LoadBoard:
-    """Each serving process's open connections and when it last published them, in memory
+    """Each serving process's open connections and until when that figure counts, in memory
     shared by the processes (a memfd the workers inherit): one fixed slot per process."""
 
-    SLOT = struct.Struct("qd")  # open connections, time.monotonic() of the publication
+    SLOT = struct.Struct("qd")  # open connections, time.monotonic() until which they count
 
     def __init__(self, fd: int, slots: int):
         self.fd = fd
@@ -85,17 +92,26 @@ class LoadBoard:
         os.ftruncate(fd, cls.SLOT.size * slots)
         return cls(fd, slots)
 
+    def _write(self, slot: int, connections: int, until: float) -> None:
+        self.SLOT.pack_into(self.memory, slot * self.SLOT.size, connections, until)
+
     def publish(self, slot: int, connections: int) -> None:
-        self.SLOT.pack_into(self.memory, slot * self.SLOT.size, connections, time.monotonic())
+        """A live process's figure; it counts until the process goes quiet for STALE_SECONDS."""
+        self._write(slot, connections, time.monotonic() + STALE_SECONDS)
+
+    def hold(self, slot: int, seconds: float) -> None:
+        """Count a process that is still starting as one with no connections, for `seconds`
+        at most (its first publication replaces this)."""
+        self._write(slot, 0, time.monotonic() + seconds)
+
+    def release(self, slot: int) -> None:
+        """Leave a slot out of the balance (its process has exited)."""
+        self._write(slot, 0, 0.0)
 
     def fewest(self) -> int | None:
         """The fewest open connections of any live process (None when none is live)."""
         now = time.monotonic()
-        live = [
-            count
-            for count, published in self.SLOT.iter_unpack(self.memory)
-            if published and now - published < STALE_SECONDS
-        ]
+        live = [count for count, until in self.SLOT.iter_unpack(self.memory) if until > now]
         return min(live) if live else None
 
 
@@ -267,6 +283,8 @@ class WorkerGroup:
         return process
 
     def start(self) -> None:
+        for index in range(self.count):
+            self.board.hold(index + 1, JOIN_SECONDS)
         self.processes = [self._spawn(index) for index in range(self.count)]
         self._quick_exits = [0] * self.count
         self._watcher = threading.Thread(target=self._watch, name="worker-watcher", daemon=True)
@@ -278,6 +296,7 @@ class WorkerGroup:
                 code = process.poll()
                 if code is None or self._stopping.is_set() or self._quick_exits[index] >= GIVE_UP_AFTER:
                     continue
+                self.board.release(index + 1)
                 lived = time.monotonic() - self._started.pop(process.pid, 0.0)
                 self._quick_exits[index] = self._quick_exits[index] + 1 if lived < QUICK_EXIT_SECONDS else 0
                 if self._quick_exits[index] >= GIVE_UP_AFTER:

@@ -443,6 +443,20 @@ def test_three_processes_share_the_port_and_kept_alive_connections_are_spread_ev
         assert (answer.status, answer.body) == (200, True)
 
 
+def test_clients_that_connect_while_the_workers_are_still_starting_are_spread_over_them_too(tmp_path, database):
+    server = WorkersServer(tmp_path, database)
+    try:
+        server.wait_until_healthy()  # the first process serves; its workers are loading
+        with held_connections(server, 2 * WORKERS) as held:
+            holding = Counter(pid for _, pid in held)
+        assert set(holding) == server.processes(), holding
+        assert max(holding.values()) - min(holding.values()) <= 1, holding
+        code, output = server.stop()
+    finally:
+        server.kill_all()
+    assert_stopped_cleanly(code, output)
+
+
 def test_writes_made_through_any_worker_are_read_back_through_every_worker(shared_server):
     processes = shared_server.processes()
     flow_id = new_flow(shared_server)

@@ -63,3 +63,33 @@ def test_a_process_stops_taking_connections_while_another_has_fewer_and_resumes_
     assert (mine.port.reading, theirs.port.reading) == (False, True)
     mine.disconnected("a")
     assert mine.port.reading
+
+
+def test_a_starting_workers_held_slot_counts_as_no_connections_until_it_publishes(monkeypatch):
+    board = LoadBoard.create(2)
+    first = Balancer(board, 0)
+    first.port = FakePort()
+    board.hold(1, 30)
+    first.update()
+    assert first.port.reading  # level with the worker's held slot
+    first.connected("a")
+    assert not first.port.reading  # the next connection waits for the worker
+    board.publish(1, 0)  # the worker has joined: nothing changes until it holds as many
+    first.update()
+    assert not first.port.reading
+    board.publish(1, 1)
+    first.update()
+    assert first.port.reading
+
+
+def test_a_held_slot_is_let_go_when_its_time_is_up_or_it_is_released(monkeypatch):
+    board = LoadBoard.create(3)
+    board.publish(0, 2)
+    board.hold(1, 5)
+    board.hold(2, 30)
+    assert board.fewest() == 0
+    board.release(2)
+    later = time.monotonic() + 6
+    monkeypatch.setattr(workers.time, "monotonic", lambda: later)
+    board.publish(0, 2)
+    assert board.fewest() == 2
