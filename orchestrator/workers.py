@@ -183,22 +183,6 @@ class Balancer:
         self.reading = accept
 
 
-def balanced_server_class():
-    """Daphne's server, handing its listening port to a Balancer."""
-    from daphne.server import Server
-
-    class BalancedServer(Server):
-        def __init__(self, *args, balancer: Balancer, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.balancer = balancer
-
-        def listen_success(self, port):
-            super().listen_success(port)
-            self.balancer.attach(port)
-
-    return BalancedServer
-
-
 def endpoint_for(fileno: int) -> str:
     """Daphne's (Twisted's) description of an already listening IPv4 socket."""
     return f"fd:fileno={fileno}"

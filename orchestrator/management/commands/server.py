@@ -80,8 +80,8 @@ class Command(BaseCommand):
 
     def start(self, options) -> None:
         from daphne.endpoints import build_endpoint_description_strings
-        from daphne.server import Server
 
+        from orchestrator import serving
         from orchestrator import workers as worker_processes
 
         host = options["host"] or settings.ORCHESTRATOR["API_HOST"]
@@ -133,12 +133,8 @@ class Command(BaseCommand):
         # Twisted only takes over SIGINT when it has its default handler; a server started in
         # the background by a script inherits it ignored and would then not stop on `kill -INT`.
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        extra = {}
-        if balancer is not None:
-            Server = worker_processes.balanced_server_class()  # noqa: N806 - Daphne's, with the balancer
-            extra["balancer"] = balancer
-        server = Server(
-            **extra,
+        server = serving.server_class()(
+            balancer=balancer,
             application=application,
             endpoints=endpoints,
             signal_handlers=True,
