@@ -7,8 +7,9 @@ turns the client's POST into a GET).
 
 from __future__ import annotations
 
-from django.urls import path, register_converter
+from django.urls import URLResolver, include, path, register_converter
 from django.urls.converters import StringConverter
+from django.urls.resolvers import RoutePattern
 
 STANDARD = ("create", "detail", "filter", "count", "paginate", "bulk_delete")
 
@@ -42,3 +43,55 @@ def resource(prefix: str, viewset, actions=STANDARD, lookup: str = "<uuid:pk>", 
             view = viewset.as_view({"post": action})
             urls += slashed(f"{prefix}/{action}", view, name=f"{name}-{action}")
     return urls
+
+
+def by_first_segment(patterns: list) -> list:
+    """The same routes, grouped under their first path segment so that resolving a path looks
+    only at the routes that can match it.
+
+    Django tries routes in order, one regular expression each, and the API has about 350 (every
+    app's, most twice for the trailing slash); a request for a late app's route walked past the
+    others, raising and catching a miss for every app's include on the way. Here `include()`s
+    mounted at "" are opened, and routes whose first segment is plain text (`flow_runs/...`) go
+    into one include per segment; routes without a slash stay as they are. The order in which
+    routes that could match the same path are tried does not change: a group is closed once a
+    route that could match any path (a converter or regular expression first) follows it.
+    """
+    result: list = []
+    groups: dict[str, list] = {}
+    for pattern in _opened(patterns):
+        segment, rest = _first_segment(pattern)
+        if segment is None:
+            if rest is None:  # could match any path: nothing after it may move before it
+                groups = {}
+            result.append(pattern)
+            continue
+        group = groups.get(segment)
+        if group is None:
+            group = groups[segment] = []
+            result.append((segment, group))
+        group.append(path(rest, pattern.callback, pattern.default_args, pattern.name))
+    return [path(f"{item[0]}/", include(item[1])) if isinstance(item, tuple) else item for item in result]
+
+
+def _opened(patterns: list):
+    """The patterns, with include()s mounted at "" replaced by what they include."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver) and str(pattern.pattern) == "" and not pattern.namespace:
+            yield from _opened(pattern.url_patterns)
+        else:
+            yield pattern
+
+
+def _first_segment(pattern) -> tuple[str | None, str | None]:
+    """(segment, the route after it) for a route of plain text and a slash; (None, route) for
+    one that stays as it is; (None, None) for one that could match any path."""
+    if isinstance(pattern, URLResolver) or not isinstance(pattern.pattern, RoutePattern):
+        return None, None
+    route = str(pattern.pattern)
+    segment, slash, rest = route.partition("/")
+    if "<" in segment:
+        return None, None
+    if not slash:
+        return None, route
+    return segment, rest
