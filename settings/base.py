@@ -84,7 +84,7 @@ MIDDLEWARE = [
     "orchestrator.middleware.ApiCsrfExemptMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "orchestrator.middleware.DashboardMessageMiddleware",
 ]
 
 # Prefect's client posts to exact paths; a redirect would turn a POST into a GET.
