@@ -374,7 +374,7 @@ def create_flow_run(data: dict, *, parameters: dict | None = None, extra: dict |
                 if existing is not None:
                     return existing, False
                 raise
-        return engine.set_flow_run_state(run.pk, initial, force=True, parameters=parameters).run, True
+        return engine.set_flow_run_state(run.pk, initial, force=True, parameters=parameters, created=run).run, True
 
 
 def run_history(queryset, body: dict, body_filters: dict) -> list[dict]:

@@ -11,7 +11,7 @@ class EnsureStateTimestampIsUnique(Transform):
     """A run's states are ordered by time, so no two may share a timestamp."""
 
     def before(self, ctx: Context) -> None:
-        if self.nothing_to_write:
+        if self.nothing_to_write or ctx.new_run:  # a new run has no states to collide with
             return
         from orchestrator.lib import rows
         from runs.models import FlowRunState

@@ -79,16 +79,26 @@ def set_flow_run_state(
     force: bool = False,
     policy: Sequence[type] | None = None,
     parameters: dict[str, Any] | None = None,
+    created: FlowRun | None = None,
 ) -> Context:
-    """Propose a state for a flow run; raises FlowRun.DoesNotExist for an unknown run."""
+    """Propose a state for a flow run; raises FlowRun.DoesNotExist for an unknown run.
+
+    `created` is the run itself when the caller has just inserted it in its transaction: no
+    one else can see it yet and it has no states, so it is not read back.
+    """
     with transaction.atomic():
-        run = rows.fetch(FlowRun, flow_run_id, related="state", for_update=True)
+        if created is None:
+            run = rows.fetch(FlowRun, flow_run_id, related="state", for_update=True)
+        else:
+            run = created
+            run.state = None
         ctx = Context(
             run=run,
             initial=State.from_row(run.state) if run.state else None,
             proposed=proposed,
             kind="flow",
             parameters=parameters or {},
+            new_run=created is not None,
         )
         rules = policies.MINIMAL_FLOW_POLICY if force else (policy or policies.CORE_FLOW_POLICY)
         _orchestrate(ctx, [*rules, *policies.FLOW_BOOKKEEPING], _write_flow_state)

@@ -44,6 +44,7 @@ class Context:
     status: str = OrchestrationStatus.ACCEPT
     details: dict[str, Any] = field(default_factory=lambda: {"type": "accept_details"})
     wrote_state: bool = False
+    new_run: bool = False  # created in this transaction: it has no states yet
 
     @property
     def initial_type(self) -> str | None:
