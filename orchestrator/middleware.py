@@ -10,6 +10,11 @@ from .auth import auth_string, header_ok
 OPEN_PATHS = ("/api/health", "/api/ready")
 
 
+def is_api(request) -> bool:
+    """A call of the API (as opposed to a dashboard page)."""
+    return request.path.startswith("/api")
+
+
 class ApiBasicAuthMiddleware:
     """With PREFECT_SERVER_API_AUTH_STRING set, every /api call but health and readiness
     needs it as HTTP basic auth, as Prefect's server requires."""
@@ -18,7 +23,7 @@ class ApiBasicAuthMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if auth_string() and request.path.startswith("/api") and request.method != "OPTIONS":
+        if auth_string() and is_api(request) and request.method != "OPTIONS":
             if request.path.rstrip("/") not in OPEN_PATHS and not header_ok(request.headers.get("Authorization")):
                 return JsonResponse({"exception_message": "Unauthorized"}, status=401)
         return self.get_response(request)
@@ -32,7 +37,7 @@ class ApiCsrfExemptMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path.startswith("/api"):
+        if is_api(request):
             request._dont_enforce_csrf_checks = True
         return self.get_response(request)
 
@@ -42,5 +47,5 @@ class DashboardMessageMiddleware(MessageMiddleware):
     them, and setting up their storage on every API call cost about 1 % of a server's CPU."""
 
     def process_request(self, request):
-        if not request.path.startswith("/api"):
+        if not is_api(request):
             super().process_request(request)

@@ -12,35 +12,32 @@ datetime.timezone.utc), eight times faster. This installs it on each new connect
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 
-_loader_class = None
 
-
+@cache
 def _utc_loader_class():
-    global _loader_class
-    if _loader_class is None:
-        import psycopg
-        from psycopg.adapt import Loader
-        from psycopg.postgres import types
-        from psycopg.pq import Format
+    import psycopg
+    from psycopg.adapt import Loader
+    from psycopg.postgres import types
+    from psycopg.pq import Format
 
-        c_loader = psycopg.adapters.get_loader(types["timestamptz"].oid, Format.TEXT)
+    c_loader = psycopg.adapters.get_loader(types["timestamptz"].oid, Format.TEXT)
 
-        class UtcTimestamptzLoader(Loader):
-            # Django compares this with the connection's zone before each cursor, and
-            # installs its own loader when they differ.
-            timezone = dt.UTC
+    class UtcTimestamptzLoader(Loader):
+        # Django compares this with the connection's zone before each cursor, and installs
+        # its own loader when they differ.
+        timezone = dt.UTC
 
-            def __init__(self, oid, context=None):
-                super().__init__(oid, context)
-                # psycopg calls the instance's `load`: the C loader's, with no Python frame.
-                self.load = c_loader(oid, context).load
+        def __init__(self, oid, context=None):
+            super().__init__(oid, context)
+            # psycopg calls the instance's `load`: the C loader's, with no Python frame.
+            self.load = c_loader(oid, context).load
 
-            def load(self, data):  # replaced on every instance (psycopg requires the method)
-                raise NotImplementedError
+        def load(self, data):  # replaced on every instance (psycopg requires the method)
+            raise NotImplementedError
 
-        _loader_class = UtcTimestamptzLoader
-    return _loader_class
+    return UtcTimestamptzLoader
 
 
 def install(sender, connection, **kwargs) -> None:

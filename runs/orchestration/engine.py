@@ -87,11 +87,7 @@ def set_flow_run_state(
     one else can see it yet and it has no states, so it is not read back.
     """
     with transaction.atomic():
-        if created is None:
-            run = rows.fetch(FlowRun, flow_run_id, related="state", for_update=True)
-        else:
-            run = created
-            run.state = None
+        run = created if created is not None else rows.fetch(FlowRun, flow_run_id, related="state", for_update=True)
         ctx = Context(
             run=run,
             initial=State.from_row(run.state) if run.state else None,

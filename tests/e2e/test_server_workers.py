@@ -156,22 +156,23 @@ def processes_listening(port: int, pids: set[int]) -> set[int]:
     return {pid for pid in pids if sockets_of(pid) & inodes}
 
 
-def connections_held(port: int, pids: set[int]) -> Counter:
-    """How many connections on the port each of these processes still holds open (a closed
-    client's connection stays counted until its process has seen the close)."""
+def served_connections(port: int, pids: set[int]) -> Iterator[tuple[int, int]]:
+    """(client's port, serving process) of each connection on the port that one of these
+    processes holds open (a closed client's stays until its process has seen the close)."""
     owners = socket_owners(pids)
-    return Counter(
-        owners[s.inode] for s in tcp_sockets() if s.local_port == port and not s.listening and s.inode in owners
-    )
+    for s in tcp_sockets():
+        if s.local_port == port and not s.listening and s.inode in owners:
+            yield s.remote_port, owners[s.inode]
+
+
+def connections_held(port: int, pids: set[int]) -> Counter:
+    """How many connections on the port each of these processes holds open."""
+    return Counter(pid for _, pid in served_connections(port, pids))
 
 
 def process_serving(port: int, client_port: int, pids: set[int]) -> int | None:
     """The process (of pids) holding the server side of our connection from client_port."""
-    owners = socket_owners(pids)
-    for s in tcp_sockets():
-        if s.local_port == port and s.remote_port == client_port and not s.listening and s.inode in owners:
-            return owners[s.inode]
-    return None
+    return next((pid for remote, pid in served_connections(port, pids) if remote == client_port), None)
 
 
 # --- the server --------------------------------------------------------------------------------
