@@ -77,8 +77,21 @@ def _stat(pid: int) -> tuple[str, int] | None:
 
 
 def alive(pid: int) -> bool:
-    stat = _stat(pid)
-    return stat is not None and stat[0] not in ("Z", "X")
+    """Whether any thread of the process is still running. The leader alone is not enough: when
+    a process exits, its main thread can already be a zombie while another thread is still on
+    its way out, holding the process's files (the listening socket among them)."""
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for tid in threads:
+        try:
+            text = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        except OSError:
+            continue
+        if text[text.rindex(")") + 2] not in ("Z", "X"):
+            return True
+    return False
 
 
 def _cmdline(pid: int) -> list[str]:
