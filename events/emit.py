@@ -129,4 +129,4 @@ def emit_flow_run_state_change(run, initial: State | None, validated: State) -> 
         "follows": follows,
         "received": timezone.now(),
     }
-    record([event], new=True)
+    record([event])

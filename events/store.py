@@ -8,10 +8,11 @@ that commit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
+from django.db.models.constants import OnConflict
+from django.utils import timezone
 
 from orchestrator.lib import rows
 
@@ -23,65 +24,150 @@ logger = logging.getLogger("orchestrator.events")
 EVENTS_GROUP = "events"
 
 
-def record(events: list[dict[str, Any]], *, publish: bool = True, new: bool = False) -> list[dict[str, Any]]:
+# Bound parameters per statement, under both backends' limits (PostgreSQL 65,535; the SQLite
+# this runs on, 32,766).
+MAX_PARAMS = 30_000
+EVENT_FIELDS = (
+    "id",
+    "occurred",
+    "event",
+    "resource_id",
+    "resource",
+    "related",
+    "payload",
+    "received",
+    "recorded",
+    "follows",
+)
+RESOURCE_FIELDS = ("event", "occurred", "resource_id", "resource_role", "resource")
+
+
+def record(events: list[dict[str, Any]], *, publish: bool = True) -> list[dict[str, Any]]:
     """Store events (ignoring ones already stored) and publish them after commit.
 
-    `new=True` says the ids were just made here (a state's id), so no lookup is needed.
     Returns the events that were new.
     """
-    if not events:
-        return []
-    ids = [e["id"] for e in events]
-    known = set() if new else set(rows.values(Event, "id", id__in=ids))
-    fresh: list[dict[str, Any]] = []
-    seen: set = set()
+    unique: dict[Any, dict[str, Any]] = {}
     for event in events:
-        if event["id"] in known or event["id"] in seen:
-            continue
-        seen.add(event["id"])
-        fresh.append(event)
-    if not fresh:
+        unique.setdefault(event["id"], event)
+    if not unique:
         return []
-    rows.insert(
-        *(
-            Event(
-                id=e["id"],
-                occurred=e["occurred"],
-                event=e["event"],
-                resource_id=e["resource"]["prefect.resource.id"],
-                resource=e["resource"],
-                related=e["related"],
-                payload=e["payload"],
-                received=e["received"],
-                follows=e.get("follows"),
-            )
-            for e in fresh
-        ),
-        ignore_conflicts=True,
-    )
-    rows.insert(*_resource_rows(fresh))
-    if publish:
+    fresh: list[dict[str, Any]] = []
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for event in unique.values():
+        params = len(EVENT_FIELDS) + len(RESOURCE_FIELDS) * (1 + len(event["related"]))
+        if batch and size + params > MAX_PARAMS:
+            fresh += _write(batch)
+            batch, size = [], 0
+        batch.append(event)
+        size += params
+    fresh += _write(batch)
+    if fresh and publish:
         transaction.on_commit(lambda: publish_events(fresh))
     return fresh
 
 
-def _resource_rows(events: Iterable[dict[str, Any]]) -> Iterable[EventResource]:
-    for e in events:
-        yield EventResource(
-            event_id=e["id"],
-            occurred=e["occurred"],
-            resource_id=e["resource"]["prefect.resource.id"],
-            resource_role="",
-            resource=e["resource"],
-        )
-        for related in e["related"]:
-            yield EventResource(
-                event_id=e["id"],
-                occurred=e["occurred"],
-                resource_id=related["prefect.resource.id"],
-                resource_role=related.get("prefect.resource.role", ""),
-                resource=related,
+class _Statements:
+    """The SQL that writes a batch of events and their resource rows, for one connection.
+
+    On PostgreSQL it is one statement: the events' INSERT, skipping ids already stored, feeds
+    the resource rows' INSERT, which keeps only the rows of events just written and returns
+    their ids. SQLite cannot write from a WITH clause, so there it is two.
+    """
+
+    def __init__(self, db):
+        quote = db.ops.quote_name
+        self.event_fields = [Event._meta.get_field(name) for name in EVENT_FIELDS]
+        self.resource_fields = [EventResource._meta.get_field(name) for name in RESOURCE_FIELDS]
+        self.id_field = Event._meta.pk
+        event_columns = ", ".join(quote(f.column) for f in self.event_fields)
+        self.resource_columns = ", ".join(quote(f.column) for f in self.resource_fields)
+        self.event_row = "(" + ", ".join(["%s"] * len(self.event_fields)) + ")"
+        self.resource_row = "(" + ", ".join(["%s"] * len(self.resource_fields)) + ")"
+        ignore = db.ops.on_conflict_suffix_sql(self.event_fields, OnConflict.IGNORE, None, None)
+        self.insert_events = " ".join(
+            part
+            for part in (
+                db.ops.insert_statement(on_conflict=OnConflict.IGNORE),
+                quote(Event._meta.db_table),
+                f"({event_columns}) VALUES {{}}",
+                ignore,  # "" where the statement itself says so (SQLite's INSERT OR IGNORE)
+                f"RETURNING {quote(self.id_field.column)}",
             )
+            if part
+        )
+        self.insert_resources = (
+            f"INSERT INTO {quote(EventResource._meta.db_table)} ({self.resource_columns}) VALUES {{}}"
+        )
+        self.one_statement = db.vendor == "postgresql"
+        if self.one_statement:
+            event_id = quote(self.resource_fields[0].column)
+            self.insert_both = (
+                f"WITH stored AS ({self.insert_events}) "
+                f"INSERT INTO {quote(EventResource._meta.db_table)} ({self.resource_columns}) "
+                f"SELECT {self.resource_columns} FROM (VALUES {{}}) AS given ({self.resource_columns}) "
+                f"WHERE given.{event_id} IN (SELECT {quote(self.id_field.column)} FROM stored) "
+                f"RETURNING {event_id}"
+            )
+
+    def prepared(self, db, fields, values) -> list[Any]:
+        return [field.get_db_prep_value(value, db, prepared=False) for field, value in zip(fields, values, strict=True)]
+
+
+def _write(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """INSERT a batch; returns the events that were not stored already."""
+    db, sql = rows.built("events.store", _Statements)
+    now = timezone.now()
+    by_id: dict[Any, dict[str, Any]] = {}
+    event_params: list[Any] = []
+    resource_params: list[Any] = []
+    resource_count = 0
+    for e in events:
+        row = sql.prepared(
+            db,
+            sql.event_fields,
+            (
+                e["id"],
+                e["occurred"],
+                e["event"],
+                e["resource"]["prefect.resource.id"],
+                e["resource"],
+                e["related"],
+                e["payload"],
+                e["received"],
+                now,
+                e.get("follows"),
+            ),
+        )
+        by_id[row[0]] = e  # by the id as the database returns it
+        event_params += row
+        for resource, role in ((e["resource"], ""), *((r, r.get("prefect.resource.role", "")) for r in e["related"])):
+            resource_params += sql.prepared(
+                db, sql.resource_fields, (e["id"], e["occurred"], resource["prefect.resource.id"], role, resource)
+            )
+            resource_count += 1
+    event_rows = ", ".join([sql.event_row] * len(events))
+    resource_rows = ", ".join([sql.resource_row] * resource_count)
+    with db.cursor() as cursor:
+        if sql.one_statement:
+            cursor.execute(sql.insert_both.format(event_rows, resource_rows), event_params + resource_params)
+            stored = {row[0] for row in cursor.fetchall()}
+        else:
+            cursor.execute(sql.insert_events.format(event_rows), event_params)
+            stored = {row[0] for row in cursor.fetchall()}
+            if stored:
+                per_row = len(sql.resource_fields)
+                keep = [
+                    resource_params[i : i + per_row]
+                    for i in range(0, len(resource_params), per_row)
+                    if resource_params[i] in stored
+                ]
+                cursor.execute(
+                    sql.insert_resources.format(", ".join([sql.resource_row] * len(keep))),
+                    [value for row in keep for value in row],
+                )
+    return [event for event_id, event in by_id.items() if event_id in stored]
 
 
 def publish_events(events: list[dict[str, Any]]) -> None:

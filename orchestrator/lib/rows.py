@@ -18,7 +18,7 @@ that use it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -37,6 +37,16 @@ def _db():
     if statements is None:
         statements = db.__dict__["_orchestrator_rows"] = {}
     return db, statements
+
+
+def built(key: Any, build: Callable[[Any], Any]) -> tuple[Any, Any]:
+    """(connection, statement): `build(connection)` made once per key and connection, for
+    statements of other modules that this module's helpers do not cover."""
+    db, statements = _db()
+    statement = statements.get(key)
+    if statement is None:
+        statement = statements[key] = build(db)
+    return db, statement
 
 
 def _quote(db, name: str) -> str:
