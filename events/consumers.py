@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from orchestrator.api.filters import FilterError
+from orchestrator.channels import join, leave
 from orchestrator.sockets import PROTOCOL_ERROR, PrefectSocket
 
 from .filters import EventFilter
@@ -54,7 +55,7 @@ class EventsOutConsumer(PrefectSocket):
             return
         self.event_filter = event_filter
         self.sent: set[str] = set()
-        await self.channel_layer.group_add(EVENTS_GROUP, self.channel_name)
+        await join(self.channel_layer, EVENTS_GROUP, self.channel_name)
         if message.get("backfill", True):
             earliest = timezone.now() - dt.timedelta(seconds=settings.ORCHESTRATOR["EVENTS_BACKFILL_SECONDS"])
             for event in await self._backfill(earliest):
@@ -89,4 +90,4 @@ class EventsOutConsumer(PrefectSocket):
 
     async def disconnect(self, code):
         if self.event_filter is not None:
-            await self.channel_layer.group_discard(EVENTS_GROUP, self.channel_name)
+            await leave(self.channel_layer, EVENTS_GROUP, self.channel_name)

@@ -35,13 +35,52 @@ async def _send(group: str, message: dict[str, Any]) -> None:
         logger.warning("could not broadcast to %s", group, exc_info=True)
 
 
+# With `server start --workers N` the processes share a board (orchestrator.workers.LoadBoard)
+# on which each counts its websockets per kind of group; set by the server command.
+_board: Any = None
+_slot = 0
+
+
+def share_listener_counts(board: Any, slot: int) -> None:
+    global _board, _slot
+    _board, _slot = board, slot
+
+
+def _kind(group: str) -> str:
+    return group.split(".", 1)[0]
+
+
+async def join(layer: Any, group: str, channel: str) -> None:
+    """group_add, counted on the shared board first: a broadcast that sees the count is sent,
+    and the subscription is in place before the caller reads what it has missed."""
+    if _board is not None:
+        _board.count_listener(_slot, _kind(group), 1)
+    try:
+        await layer.group_add(group, channel)
+    except BaseException:
+        if _board is not None:
+            _board.count_listener(_slot, _kind(group), -1)
+        raise
+
+
+async def leave(layer: Any, group: str, channel: str) -> None:
+    try:
+        await layer.group_discard(group, channel)
+    finally:
+        if _board is not None:
+            _board.count_listener(_slot, _kind(group), -1)
+
+
 def may_listen(group: str) -> bool:
-    """Whether anyone may be subscribed to the group: always with a shared layer (the other
-    processes' subscribers are unknown here), only its members with this process's own."""
+    """Whether anyone may be subscribed to the group: with this process's own layer, its
+    members; with a shared layer (Redis), any process's websockets of that kind when the
+    processes share a board, else always (the other processes' subscribers are unknown)."""
     layer = get_channel_layer()
     if isinstance(layer, InMemoryChannelLayer):
         return bool(layer.groups.get(group))
-    return layer is not None
+    if layer is None:
+        return False
+    return _board is None or _board.anyone_listens(_kind(group))
 
 
 def broadcast(group: str, message: dict[str, Any]) -> None:

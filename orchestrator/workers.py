@@ -72,28 +72,33 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 class LoadBoard:
-    """Each serving process's open connections and until when that figure counts, in memory
-    shared by the processes (a memfd the workers inherit): one fixed slot per process."""
+    """Memory shared by the serving processes (a memfd the workers inherit), one fixed slot per
+    process: its open connections and until when that figure counts (for the Balancer), and
+    how many of its websockets listen to each kind of broadcast (for orchestrator.channels,
+    which sends nothing to Redis that no process would hear)."""
 
     SLOT = struct.Struct("qd")  # open connections, time.monotonic() until which they count
+    LISTENER_KINDS = ("events", "logs", "flow-run")  # group names, or their part before the first "."
+    LISTENERS = struct.Struct("q" * len(LISTENER_KINDS))
+    SIZE = SLOT.size + LISTENERS.size
 
     def __init__(self, fd: int, slots: int):
         self.fd = fd
         self.slots = slots
-        self.memory = mmap.mmap(fd, self.SLOT.size * slots)
+        self.memory = mmap.mmap(fd, self.SIZE * slots)
 
     @classmethod
     def inherited(cls, fd: int) -> LoadBoard:
-        return cls(fd, os.fstat(fd).st_size // cls.SLOT.size)
+        return cls(fd, os.fstat(fd).st_size // cls.SIZE)
 
     @classmethod
     def create(cls, slots: int) -> LoadBoard:
         fd = os.memfd_create("orchestrator-workers", 0)
-        os.ftruncate(fd, cls.SLOT.size * slots)
+        os.ftruncate(fd, cls.SIZE * slots)
         return cls(fd, slots)
 
     def _write(self, slot: int, connections: int, until: float) -> None:
-        self.SLOT.pack_into(self.memory, slot * self.SLOT.size, connections, until)
+        self.SLOT.pack_into(self.memory, slot * self.SIZE, connections, until)
 
     def publish(self, slot: int, connections: int) -> None:
         """A live process's figure; it counts until the process goes quiet for STALE_SECONDS."""
@@ -105,14 +110,39 @@ class LoadBoard:
         self._write(slot, 0, time.monotonic() + seconds)
 
     def release(self, slot: int) -> None:
-        """Leave a slot out of the balance (its process has exited)."""
+        """Leave a slot out of the balance (its process has exited, and its listeners with it)."""
         self._write(slot, 0, 0.0)
+        self.LISTENERS.pack_into(self.memory, slot * self.SIZE + self.SLOT.size, *([0] * len(self.LISTENER_KINDS)))
 
     def fewest(self) -> int | None:
         """The fewest open connections of any live process (None when none is live)."""
         now = time.monotonic()
-        live = [count for count, until in self.SLOT.iter_unpack(self.memory) if until > now]
+        live = []
+        for slot in range(self.slots):
+            count, until = self.SLOT.unpack_from(self.memory, slot * self.SIZE)
+            if until > now:
+                live.append(count)
         return min(live) if live else None
+
+    def count_listener(self, slot: int, kind: str, change: int) -> None:
+        """One more (or fewer) of this process's websockets listens to `kind`. Only the
+        process that owns the slot writes its counts, from its event loop."""
+        offset = slot * self.SIZE + self.SLOT.size
+        counts = list(self.LISTENERS.unpack_from(self.memory, offset))
+        index = self.LISTENER_KINDS.index(kind)
+        counts[index] = max(0, counts[index] + change)
+        self.LISTENERS.pack_into(self.memory, offset, *counts)
+
+    def anyone_listens(self, kind: str) -> bool:
+        """Whether a websocket of any process listens to `kind` (always yes for a kind not
+        counted here)."""
+        if kind not in self.LISTENER_KINDS:
+            return True
+        index = self.LISTENER_KINDS.index(kind)
+        return any(
+            self.LISTENERS.unpack_from(self.memory, slot * self.SIZE + self.SLOT.size)[index]
+            for slot in range(self.slots)
+        )
 
 
 class Balancer:

@@ -14,6 +14,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 
 from orchestrator.api.filters import FilterError, parse_time
+from orchestrator.channels import join, leave
 from orchestrator.sockets import POLICY_VIOLATION, PROTOCOL_ERROR, PrefectSocket
 
 from .choices import COLORS
@@ -92,7 +93,7 @@ class LogsOutConsumer(PrefectSocket):
         except FilterError as exc:
             await self.close(code=PROTOCOL_ERROR, reason=f"Invalid filter: {exc.msg}"[:120])
             return
-        await self.channel_layer.group_add(LOGS_GROUP, self.channel_name)
+        await join(self.channel_layer, LOGS_GROUP, self.channel_name)
 
     async def logs_published(self, message: dict[str, Any]) -> None:
         if self.matcher is None:
@@ -103,7 +104,7 @@ class LogsOutConsumer(PrefectSocket):
 
     async def disconnect(self, code):
         if self.matcher is not None:
-            await self.channel_layer.group_discard(LOGS_GROUP, self.channel_name)
+            await leave(self.channel_layer, LOGS_GROUP, self.channel_name)
 
 
 class RunLogsConsumer(AsyncWebsocketConsumer):
@@ -137,7 +138,7 @@ class RunLogsConsumer(AsyncWebsocketConsumer):
             await self.close()
             return
         self.group = flow_run_group(self.flow_run_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        await join(self.channel_layer, self.group, self.channel_name)
         await self.accept()
         if state is not None and self.task_run_id is None:
             await self.run_state(state_message(state))
@@ -148,7 +149,7 @@ class RunLogsConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         if getattr(self, "group", None):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await leave(self.channel_layer, self.group, self.channel_name)
 
     async def send_json(self, payload: Any) -> None:
         await self.send(text_data=json.dumps(payload, separators=(",", ":")))

@@ -17,6 +17,7 @@ import os
 import secrets
 import signal
 import socket
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -542,6 +543,56 @@ def test_a_websocket_on_one_worker_hears_a_state_change_made_on_another(shared_s
             [f"state changes made by processes {written_by}"]
             + [f"socket on process {s.pid} heard {[e for r, e in s.heard if r == run_id]}" for s in listening]
         )
+
+
+class RedisCommands:
+    """Every command the Redis server runs while in use, as MONITOR reports them (one
+    connection throughout: a command seen late shows it was watching all along)."""
+
+    def __init__(self) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(REDIS_URL)
+        self.seen: list[str] = []
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        try:
+            with self.client.monitor() as monitor:
+                while True:
+                    self.seen.append(monitor.next_command()["command"])
+        except Exception:  # noqa: BLE001 - the connection is closed when the test is done
+            return
+
+    def __enter__(self) -> RedisCommands:
+        self._thread.start()
+        wait_for(lambda: self.client.ping() and self.seen, "MONITOR to report a command", timeout=10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.connection_pool.disconnect()
+        self.client.close()
+
+    def publishes_about(self, text: str) -> list[str]:
+        return [command for command in list(self.seen) if command.upper().startswith("PUBLISH") and text in command]
+
+
+def test_state_changes_no_websocket_listens_for_are_not_sent_to_redis_and_followed_ones_are(tmp_path, database):
+    with workers_server(tmp_path, database, workers=2) as server, RedisCommands() as redis_commands:
+        run_id = new_run(server, new_flow(server)).body["id"]
+        propose(server, run_id, "RUNNING")
+        time.sleep(1)
+        # No dashboard page follows the run and no /api/events/out client is connected: the
+        # event and the run's new state stay in the process that wrote them.
+        assert redis_commands.publishes_about(run_id) == []
+
+        url = f"ws://127.0.0.1:{server.port}/ws/flow-runs/{run_id}/logs"
+        with connect(url, proxy=None, open_timeout=10) as page:
+            assert json.loads(page.recv(timeout=10))["state_type"] == "RUNNING"
+            propose(server, run_id, "COMPLETED")
+            # Whichever process wrote it, the page hears the new state, through Redis.
+            assert json.loads(page.recv(timeout=10))["state_type"] == "COMPLETED"
+        assert any(f"flow-run.{run_id}" in command for command in redis_commands.publishes_about(run_id))
 
 
 # --- stopping and restarting --------------------------------------------------------------------

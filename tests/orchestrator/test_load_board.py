@@ -93,3 +93,42 @@ def test_a_held_slot_is_let_go_when_its_time_is_up_or_it_is_released(monkeypatch
     monkeypatch.setattr(workers.time, "monotonic", lambda: later)
     board.publish(0, 2)
     assert board.fewest() == 2
+
+
+# --- websockets listening, per kind of broadcast ------------------------------------------------
+
+
+def test_a_kind_counts_as_listened_to_while_any_process_has_a_websocket_on_it():
+    board = LoadBoard.create(3)
+    other = LoadBoard.inherited(os.dup(board.fd))
+    assert not board.anyone_listens("flow-run")
+
+    other.count_listener(2, "flow-run", 1)
+    other.count_listener(2, "flow-run", 1)
+    assert board.anyone_listens("flow-run")
+    assert not board.anyone_listens("events")
+
+    other.count_listener(2, "flow-run", -1)
+    assert board.anyone_listens("flow-run")
+    other.count_listener(2, "flow-run", -1)
+    assert not board.anyone_listens("flow-run")
+
+
+def test_listener_counts_leave_the_connection_figures_alone_and_the_reverse():
+    board = LoadBoard.create(2)
+    board.publish(0, 7)
+    board.count_listener(0, "events", 1)
+    board.publish(0, 3)
+    assert board.fewest() == 3
+    assert board.anyone_listens("events")
+
+
+def test_a_process_that_exits_takes_its_listeners_with_it():
+    board = LoadBoard.create(2)
+    board.count_listener(1, "logs", 2)
+    board.release(1)
+    assert not board.anyone_listens("logs")
+
+
+def test_a_kind_the_board_does_not_count_is_always_taken_as_listened_to():
+    assert LoadBoard.create(2).anyone_listens("something-new")

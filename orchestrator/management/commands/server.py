@@ -81,7 +81,7 @@ class Command(BaseCommand):
     def start(self, options) -> None:
         from daphne.endpoints import build_endpoint_description_strings
 
-        from orchestrator import serving
+        from orchestrator import channels, serving
         from orchestrator import workers as worker_processes
 
         host = options["host"] or settings.ORCHESTRATOR["API_HOST"]
@@ -114,6 +114,8 @@ class Command(BaseCommand):
                 raise CommandError(f"could not listen on {host}:{port} ({exc.strerror})") from exc
             board = worker_processes.LoadBoard.create(workers)
             balancer = worker_processes.Balancer(board, 0)
+        if balancer is not None:
+            channels.share_listener_counts(board, balancer.slot)
         if socket_fd is not None:
             # Twisted closes the descriptor it adopts; the first process keeps the original for
             # the workers it starts (and restarts).
