@@ -53,9 +53,9 @@ class EventsOutConsumer(PrefectSocket):
         except FilterError as exc:
             await self.close(code=PROTOCOL_ERROR, reason=f"Invalid filter: {exc.msg}"[:120])
             return
-        self.event_filter = event_filter
         self.sent: set[str] = set()
         await join(self.channel_layer, EVENTS_GROUP, self.channel_name)
+        self.event_filter = event_filter  # joined: disconnect() leaves
         if message.get("backfill", True):
             earliest = timezone.now() - dt.timedelta(seconds=settings.ORCHESTRATOR["EVENTS_BACKFILL_SECONDS"])
             for event in await self._backfill(earliest):

@@ -89,11 +89,12 @@ class LogsOutConsumer(PrefectSocket):
             await self.close(code=PROTOCOL_ERROR, reason="Expected 'filter' message")
             return
         try:
-            self.matcher = LogMatcher(message.get("filter"))
+            matcher = LogMatcher(message.get("filter"))
         except FilterError as exc:
             await self.close(code=PROTOCOL_ERROR, reason=f"Invalid filter: {exc.msg}"[:120])
             return
         await join(self.channel_layer, LOGS_GROUP, self.channel_name)
+        self.matcher = matcher  # joined: disconnect() leaves
 
     async def logs_published(self, message: dict[str, Any]) -> None:
         if self.matcher is None:
@@ -137,8 +138,9 @@ class RunLogsConsumer(AsyncWebsocketConsumer):
         if state is False:
             await self.close()
             return
-        self.group = flow_run_group(self.flow_run_id)
-        await join(self.channel_layer, self.group, self.channel_name)
+        group = flow_run_group(self.flow_run_id)
+        await join(self.channel_layer, group, self.channel_name)
+        self.group = group  # joined: disconnect() leaves
         await self.accept()
         if state is not None and self.task_run_id is None:
             await self.run_state(state_message(state))

@@ -1,0 +1,68 @@
+"""Which broadcasts leave the process: orchestrator.channels' join/leave/may_listen with the
+processes' shared board (orchestrator.workers.LoadBoard)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from orchestrator import channels
+from orchestrator.workers import LoadBoard
+
+
+class SharedLayer:
+    """Stands in for the Redis layer: what matters here is only that it is not in memory."""
+
+    def __init__(self, fail: bool = False):
+        self.fail = fail
+        self.groups: dict[str, set[str]] = {}
+
+    async def group_add(self, group: str, channel: str) -> None:
+        if self.fail:
+            raise ConnectionError("redis is down")
+        self.groups.setdefault(group, set()).add(channel)
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        self.groups.get(group, set()).discard(channel)
+
+
+@pytest.fixture
+def board(monkeypatch):
+    board = LoadBoard.create(2)
+    monkeypatch.setattr(channels, "_board", board)
+    monkeypatch.setattr(channels, "_slot", 1)
+    return board
+
+
+@pytest.fixture
+def layer(monkeypatch):
+    layer = SharedLayer()
+    monkeypatch.setattr(channels, "get_channel_layer", lambda: layer)
+    return layer
+
+
+def test_a_broadcast_leaves_the_process_only_while_some_websocket_of_its_kind_listens(board, layer):
+    assert not channels.may_listen("flow-run.0191e0b2-0000-7000-8000-000000000001")
+
+    asyncio.run(channels.join(layer, "flow-run.0191e0b2-0000-7000-8000-000000000002", "page"))
+    assert channels.may_listen("flow-run.0191e0b2-0000-7000-8000-000000000001")
+    assert not channels.may_listen("events")
+
+    asyncio.run(channels.leave(layer, "flow-run.0191e0b2-0000-7000-8000-000000000002", "page"))
+    assert not channels.may_listen("flow-run.0191e0b2-0000-7000-8000-000000000001")
+
+
+def test_a_websocket_that_could_not_join_is_not_counted(board, layer):
+    asyncio.run(channels.join(layer, "events", "other"))
+    layer.fail = True
+    with pytest.raises(ConnectionError):
+        asyncio.run(channels.join(layer, "events", "failed"))
+    layer.fail = False
+    asyncio.run(channels.leave(layer, "events", "other"))
+    assert not channels.may_listen("events")
+
+
+def test_without_a_shared_board_every_broadcast_leaves_the_process(monkeypatch, layer):
+    monkeypatch.setattr(channels, "_board", None)
+    assert channels.may_listen("flow-run.0191e0b2-0000-7000-8000-000000000001")
