@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from orchestrator.lib.ids import uuid7
+from orchestrator.lib.loading import QuickLoad
 
 from .choices import TERMINAL, StateType
 
@@ -50,7 +51,7 @@ def default_task_run_policy() -> dict:
     }
 
 
-class PrefectModel(models.Model):
+class PrefectModel(QuickLoad, models.Model):
     """The columns every Prefect object has."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
@@ -84,7 +85,7 @@ class Flow(PrefectModel):
         return self.name
 
 
-class StateModel(models.Model):
+class StateModel(QuickLoad, models.Model):
     """One entry of a run's state history."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
@@ -262,7 +263,7 @@ class TaskRunStateCache(models.Model):
         indexes = [models.Index(fields=["cache_key", "-created"], name="task_run_cache_key")]
 
 
-class Log(models.Model):
+class Log(QuickLoad, models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     created = models.DateTimeField(default=timezone.now)
     name = models.CharField(max_length=255)
