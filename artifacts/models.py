@@ -17,6 +17,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from orchestrator.lib.json_field import JSONField
 from runs.models import PrefectModel
 
 KEY_MAX_LENGTH = 1000
@@ -52,8 +53,8 @@ class ArtifactFields(PrefectModel):
 
     type = models.CharField(max_length=TYPE_MAX_LENGTH, null=True)
     description = models.TextField(null=True)
-    data = models.JSONField(null=True)
-    metadata = models.JSONField(null=True)  # `metadata_` on the wire
+    data = JSONField(null=True)
+    metadata = JSONField(null=True)  # `metadata_` on the wire
     flow_run_id = models.UUIDField(null=True)
     task_run_id = models.UUIDField(null=True)
 

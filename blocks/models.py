@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from orchestrator.lib.json_field import JSONField
 from runs.models import PrefectModel, empty_dict, empty_list
 
 
@@ -28,9 +29,9 @@ class BlockType(PrefectModel):
 
 class BlockSchema(PrefectModel):
     checksum = models.CharField(max_length=255)
-    fields = models.JSONField(default=empty_dict)
+    fields = JSONField(default=empty_dict)
     block_type = models.ForeignKey(BlockType, on_delete=models.CASCADE, related_name="schemas")
-    capabilities = models.JSONField(default=empty_list)
+    capabilities = JSONField(default=empty_list)
     version = models.CharField(max_length=255, default="non-versioned")
 
     class Meta:

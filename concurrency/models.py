@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from orchestrator.lib.ids import uuid7
+from orchestrator.lib.json_field import JSONField
 from runs.models import PrefectModel, empty_dict, empty_list
 
 
@@ -33,10 +34,10 @@ class Lease(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     created = models.DateTimeField(default=timezone.now)
     expires = models.DateTimeField()
-    limit_ids = models.JSONField(default=empty_list)
+    limit_ids = JSONField(default=empty_list)
     slots = models.IntegerField(default=1)
-    holder = models.JSONField(null=True)
-    metadata = models.JSONField(default=empty_dict)
+    holder = JSONField(null=True)
+    metadata = JSONField(default=empty_dict)
 
     class Meta:
         indexes = [models.Index(fields=["expires"], name="lease_expires")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from orchestrator.lib.json_field import JSONField
 from runs.models import Flow, PrefectModel, empty_dict, empty_list
 
 from .choices import DeploymentStatus, WorkerStatus, WorkPoolStatus, WorkQueueStatus
@@ -22,13 +23,13 @@ class WorkPool(PrefectModel):
     name = models.CharField(max_length=255, unique=True)
     description = models.TextField(null=True)
     type = models.CharField(max_length=255, default="prefect-agent")
-    base_job_template = models.JSONField(default=empty_dict)
+    base_job_template = JSONField(default=empty_dict)
     is_paused = models.BooleanField(default=False)
     concurrency_limit = models.IntegerField(null=True)
     status = models.CharField(max_length=16, choices=WorkPoolStatus.choices, default=WorkPoolStatus.NOT_READY)
     last_transitioned_status_at = models.DateTimeField(null=True)
     last_status_event_id = models.UUIDField(null=True)
-    storage_configuration = models.JSONField(default=empty_dict)
+    storage_configuration = JSONField(default=empty_dict)
     default_queue = models.ForeignKey(
         "WorkQueue", null=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
     )
@@ -44,7 +45,7 @@ class WorkQueue(PrefectModel):
     is_paused = models.BooleanField(default=False)
     concurrency_limit = models.IntegerField(null=True)
     priority = models.IntegerField(default=1)
-    filter = models.JSONField(null=True)
+    filter = JSONField(null=True)
     last_polled = models.DateTimeField(null=True)
     status = models.CharField(max_length=16, choices=WorkQueueStatus.choices, default=WorkQueueStatus.NOT_READY)
 
@@ -75,16 +76,16 @@ class Deployment(PrefectModel):
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="deployments")
     name = models.CharField(max_length=255)
     version = models.CharField(max_length=255, null=True)
-    version_info = models.JSONField(null=True)
+    version_info = JSONField(null=True)
     description = models.TextField(null=True)
     paused = models.BooleanField(default=False)
-    tags = models.JSONField(default=empty_list)
-    labels = models.JSONField(default=empty_dict)
-    parameters = models.JSONField(default=empty_dict)
-    parameter_openapi_schema = models.JSONField(null=True)
+    tags = JSONField(default=empty_list)
+    labels = JSONField(default=empty_dict)
+    parameters = JSONField(default=empty_dict)
+    parameter_openapi_schema = JSONField(null=True)
     enforce_parameter_schema = models.BooleanField(default=True)
-    job_variables = models.JSONField(default=empty_dict)
-    pull_steps = models.JSONField(null=True)
+    job_variables = JSONField(default=empty_dict)
+    pull_steps = JSONField(null=True)
     entrypoint = models.TextField(null=True)
     path = models.TextField(null=True)
     storage_document_id = models.UUIDField(null=True)
@@ -92,13 +93,13 @@ class Deployment(PrefectModel):
     work_queue_name = models.CharField(max_length=255, null=True)
     work_queue = models.ForeignKey(WorkQueue, null=True, on_delete=models.SET_NULL, related_name="deployments")
     concurrency_limit = models.IntegerField(null=True)
-    concurrency_options = models.JSONField(null=True)
+    concurrency_options = JSONField(null=True)
     # The global concurrency limit that enforces `concurrency_limit` (named "deployment:<id>").
     concurrency_limit_id = models.UUIDField(null=True)
     last_polled = models.DateTimeField(null=True)
     status = models.CharField(max_length=16, choices=DeploymentStatus.choices, default=DeploymentStatus.NOT_READY)
-    created_by = models.JSONField(null=True)
-    updated_by = models.JSONField(null=True)
+    created_by = JSONField(null=True)
+    updated_by = JSONField(null=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["flow", "name"], name="deployment_flow_name")]
@@ -114,10 +115,10 @@ class Deployment(PrefectModel):
 
 class DeploymentSchedule(PrefectModel):
     deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="schedules")
-    schedule = models.JSONField()
+    schedule = JSONField()
     active = models.BooleanField(default=True)
     max_scheduled_runs = models.IntegerField(null=True)
-    parameters = models.JSONField(default=empty_dict)
+    parameters = JSONField(default=empty_dict)
     slug = models.CharField(max_length=255, null=True)
 
     class Meta:

@@ -8,15 +8,17 @@ Events are kept for PREFECT_SERVER_EVENTS_RETENTION_PERIOD (the event retention 
 from django.db import models
 from django.utils import timezone
 
+from orchestrator.lib.json_field import JSONField
+
 
 class Event(models.Model):
     id = models.UUIDField(primary_key=True)  # chosen by the emitter; duplicates are ignored
     occurred = models.DateTimeField()
     event = models.CharField(max_length=1024)
     resource_id = models.CharField(max_length=1024)
-    resource = models.JSONField()
-    related = models.JSONField(default=list)
-    payload = models.JSONField(default=dict)
+    resource = JSONField()
+    related = JSONField(default=list)
+    payload = JSONField(default=dict)
     received = models.DateTimeField(default=timezone.now)
     recorded = models.DateTimeField(default=timezone.now)
     follows = models.UUIDField(null=True)
@@ -38,7 +40,7 @@ class EventResource(models.Model):
     occurred = models.DateTimeField()
     resource_id = models.CharField(max_length=1024)
     resource_role = models.CharField(max_length=255, default="")  # "" for the event's own resource
-    resource = models.JSONField()
+    resource = JSONField()
 
     class Meta:
         indexes = [models.Index(fields=["resource_id", "occurred"], name="event_resource_id_occurred")]

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from blocks.models import BlockDocument
 from orchestrator.lib.ids import uuid7
+from orchestrator.lib.json_field import JSONField
 from runs.models import PrefectModel, empty_list
 
 from .choices import AttemptOutcome, DeliveryStatus
@@ -25,9 +26,9 @@ from .messages import TemplateError, validate_template
 class NotificationPolicy(PrefectModel):
     is_active = models.BooleanField(default=True)
     # State names (`Failed`, `Late`, `Crashed`, ...); empty means every state.
-    state_names = models.JSONField(default=empty_list)
+    state_names = JSONField(default=empty_list)
     # A run with any one of these tags is covered; empty means every run.
-    tags = models.JSONField(default=empty_list)
+    tags = JSONField(default=empty_list)
     # Deleting the block deletes its policies, as in Prefect.
     block_document = models.ForeignKey(BlockDocument, on_delete=models.CASCADE, related_name="notification_policies")
     # Null: the default message (see notifications.messages).
@@ -88,7 +89,7 @@ class Delivery(PrefectModel):
     claim_token = models.UUIDField(null=True)
     claimed_until = models.DateTimeField(null=True)
     # Targets (recipients, channels) already sent to, so a retry does not repeat them.
-    sent_targets = models.JSONField(default=empty_list)
+    sent_targets = JSONField(default=empty_list)
     finished = models.DateTimeField(null=True)
     error = models.TextField(null=True)  # why it failed or was skipped
 

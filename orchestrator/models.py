@@ -4,13 +4,14 @@ from django.db import models
 from django.utils import timezone
 
 from orchestrator.lib.ids import uuid7
+from orchestrator.lib.json_field import JSONField
 
 
 class Configuration(models.Model):
     """A named server setting changed through the API (e.g. the default result storage)."""
 
     key = models.CharField(max_length=255, unique=True)
-    value = models.JSONField(default=dict)
+    value = JSONField(default=dict)
     updated = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -33,7 +34,7 @@ class SavedSearch(models.Model):
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(default=timezone.now)
     name = models.CharField(max_length=255, unique=True)
-    filters = models.JSONField(default=list)
+    filters = JSONField(default=list)
 
     def __str__(self) -> str:
         return self.name

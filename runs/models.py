@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from orchestrator.lib.ids import uuid7
+from orchestrator.lib.json_field import JSONField
 from orchestrator.lib.loading import QuickLoad
 
 from .choices import TERMINAL, StateType
@@ -75,8 +76,8 @@ class PrefectModel(QuickLoad, models.Model):
 
 class Flow(PrefectModel):
     name = models.CharField(max_length=255, unique=True)
-    tags = models.JSONField(default=empty_list)
-    labels = models.JSONField(default=empty_dict)
+    tags = JSONField(default=empty_list)
+    labels = JSONField(default=empty_dict)
 
     class Meta:
         indexes = [models.Index(fields=["created"]), models.Index(fields=["updated"])]
@@ -94,8 +95,8 @@ class StateModel(QuickLoad, models.Model):
     name = models.CharField(max_length=255)
     timestamp = models.DateTimeField(default=timezone.now)
     message = models.TextField(null=True, blank=True)
-    state_details = models.JSONField(default=empty_dict)
-    data = models.JSONField(null=True, blank=True)
+    state_details = JSONField(default=empty_dict)
+    data = JSONField(null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -121,8 +122,8 @@ class RunModel(PrefectModel):
     start_time = models.DateTimeField(null=True)
     end_time = models.DateTimeField(null=True)
     total_run_time = models.FloatField(default=0.0)  # seconds spent RUNNING
-    tags = models.JSONField(default=empty_list)
-    labels = models.JSONField(default=empty_dict)
+    tags = JSONField(default=empty_list)
+    labels = JSONField(default=empty_dict)
 
     class Meta:
         abstract = True
@@ -153,16 +154,16 @@ class FlowRun(RunModel):
         "FlowRunState", null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
     )
     flow_version = models.CharField(max_length=255, null=True)
-    parameters = models.JSONField(default=empty_dict)
+    parameters = JSONField(default=empty_dict)
     idempotency_key = models.CharField(max_length=255, null=True)
-    context = models.JSONField(default=empty_dict)
-    empirical_policy = models.JSONField(default=default_flow_run_policy)
+    context = JSONField(default=empty_dict)
+    empirical_policy = JSONField(default=default_flow_run_policy)
     parent_task_run_id = models.UUIDField(null=True)
     auto_scheduled = models.BooleanField(default=False)
     infrastructure_document_id = models.UUIDField(null=True)
     infrastructure_pid = models.CharField(max_length=255, null=True)
-    created_by = models.JSONField(null=True)
-    job_variables = models.JSONField(default=empty_dict, null=True)
+    created_by = JSONField(null=True)
+    job_variables = JSONField(default=empty_dict, null=True)
     # Deployment and work-pool references are kept as plain ids so runs outlive them.
     deployment_id = models.UUIDField(null=True)
     deployment_version = models.CharField(max_length=255, null=True)
@@ -220,8 +221,8 @@ class TaskRun(RunModel):
     cache_key = models.CharField(max_length=2000, null=True)
     cache_expiration = models.DateTimeField(null=True)
     task_version = models.CharField(max_length=255, null=True)
-    empirical_policy = models.JSONField(default=default_task_run_policy)
-    task_inputs = models.JSONField(default=empty_dict)
+    empirical_policy = JSONField(default=default_task_run_policy)
+    task_inputs = JSONField(default=empty_dict)
     flow_run_run_count = models.IntegerField(default=0)
 
     class Meta:

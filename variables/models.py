@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from orchestrator.lib.json_field import JSONField
 from runs.models import PrefectModel, empty_list
 
 NAME_MAX_LENGTH = 255
@@ -50,8 +51,8 @@ def validate_value(value: Any) -> None:
 
 class Variable(PrefectModel):
     name = models.CharField(max_length=NAME_MAX_LENGTH, unique=True)
-    value = models.JSONField(null=True)
-    tags = models.JSONField(default=empty_list)
+    value = JSONField(null=True)
+    tags = JSONField(default=empty_list)
 
     class Meta:
         indexes = [
