@@ -84,9 +84,11 @@ def set_flow_run_state(
     """Propose a state for a flow run; raises FlowRun.DoesNotExist for an unknown run.
 
     `created` is the run itself when the caller has just inserted it in its transaction: no
-    one else can see it yet and it has no states, so it is not read back.
+    one else can see it yet and it has no states, so it is not read back, and no savepoint is
+    needed (if the state cannot be written, the caller's transaction, which created the run,
+    fails with it).
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=created is None):
         run = created if created is not None else rows.fetch(FlowRun, flow_run_id, related="state", for_update=True)
         ctx = Context(
             run=run,

@@ -85,3 +85,28 @@ def test_an_unknown_run_raises_does_not_exist():
 
     with pytest.raises(FlowRun.DoesNotExist):
         engine.set_flow_run_state(uuid.uuid4(), state("RUNNING"))
+
+
+class Broken(Exception):
+    pass
+
+
+def test_a_run_whose_first_state_cannot_be_written_is_not_created_and_the_callers_transaction_goes_on(
+    flow, monkeypatch
+):
+    from django.db import transaction
+
+    from runs.api.flow_runs import create_flow_run
+    from runs.models import Flow, FlowRun
+    from runs.orchestration import engine
+
+    def broken(*args, **kwargs):
+        raise Broken("the state could not be written")
+
+    monkeypatch.setattr(engine, "_write_flow_state", broken)
+    with transaction.atomic():
+        with pytest.raises(Broken):
+            create_flow_run({"flow_id": flow.pk, "name": "never"})
+        Flow.objects.create(name="written-after")  # the caller's transaction is still usable
+    assert not FlowRun.objects.filter(name="never").exists()
+    assert Flow.objects.filter(name="written-after").exists()
