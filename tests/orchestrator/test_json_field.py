@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 
@@ -10,7 +11,7 @@ from django.db import connection, models
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
-from orchestrator.lib.json_field import JSONField
+from orchestrator.lib.json_field import JSONField, dumps
 from runs.models import Flow, FlowRun
 
 pytestmark = pytest.mark.django_db
@@ -53,3 +54,34 @@ def test_migrations_see_djangos_json_field():
     _, path, _, kwargs = JSONField(default=dict).deconstruct()
     assert path == "django.db.models.JSONField"
     assert kwargs == models.JSONField(default=dict).deconstruct()[3]
+
+
+WRITTEN = [*PARAMETERS, {"ünï": "cödé", 'quote"and\\slash': "\u2028"}, {"nested": [[[]], {}], "zero": 0, "neg": -1.25}]
+
+
+@pytest.mark.parametrize("parameters", WRITTEN)
+def test_values_written_are_stored_as_djangos_own_writer_stores_them(parameters):
+    flow = Flow.objects.create(name="json-field")
+    run = FlowRun.objects.create(flow=flow, name="r", parameters=parameters)
+    same = "parameters = %s::jsonb" if connection.vendor == "postgresql" else "json(parameters) = json(%s)"
+    assert FlowRun.objects.filter(pk=run.pk).extra(where=[same], params=[json.dumps(parameters)]).exists()
+
+
+def test_keys_that_are_not_strings_are_written_as_the_standard_library_writes_them():
+    flow = Flow.objects.create(name="json-field")
+    run = FlowRun.objects.create(flow=flow, name="r", parameters={1: "one", 2.5: "two and a half"})
+    assert FlowRun.objects.get(pk=run.pk).parameters == {"1": "one", "2.5": "two and a half"}
+
+
+def test_a_date_in_a_json_column_is_refused_as_django_always_refused_it():
+    flow = Flow.objects.create(name="json-field")
+    with pytest.raises(TypeError):
+        FlowRun.objects.create(flow=flow, name="r", parameters={"when": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)})
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_on_postgresql_json_parameters_are_encoded_by_orjson():
+    field = FlowRun._meta.get_field("parameters")
+    adapted = field.get_db_prep_value({"a": [1, "é"]}, connection)
+    assert adapted.dumps is dumps
+    assert adapted.dumps(adapted.obj) == '{"a":[1,"é"]}'.encode()
