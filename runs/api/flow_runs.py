@@ -51,7 +51,10 @@ def orchestration_response(ctx) -> Response:
 
 
 def api_parameters(request) -> dict:
-    return {"api-version": request.headers.get("X-Prefect-Api-Version")}
+    """What the orchestration rules may read from the request: the client's API version. Read
+    from META, where Django keeps the header, rather than through `request.headers`, which
+    copies every header of the request first."""
+    return {"api-version": request.META.get("HTTP_X_PREFECT_API_VERSION")}
 
 
 class FlowRunViewSet(PrefectViewSet):
