@@ -663,7 +663,8 @@ def _sqlite_from_rest(rest: str, home: Path) -> dict:
 
 def _sqlite(name: str) -> dict:
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        # Django's SQLite backend, with writers woken in turn instead of polling for the lock.
+        "ENGINE": "orchestrator.backends.sqlite",
         "NAME": name,
         # Each request thread keeps its connection between requests: opening one (with the
         # pragmas below) costs more than most API calls.
@@ -681,7 +682,7 @@ def _sqlite(name: str) -> dict:
 
 def _sqlite_memory() -> dict:
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": "orchestrator.backends.sqlite",
         "NAME": "file:orchestrator-memory?mode=memory&cache=shared",
         "OPTIONS": {"uri": True, "timeout": 60, "transaction_mode": "IMMEDIATE"},
         "TEST": {"NAME": "file:orchestrator-memory-test?mode=memory&cache=shared"},

@@ -17,7 +17,7 @@ from settings.base import DATABASES  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+if "sqlite" in DATABASES["default"]["ENGINE"]:
     # A file, not memory, so threads (the events consumer, services) share it.
     DATABASES["default"]["TEST"] = {"NAME": f"{_home}/test-db.sqlite3"}
 else:

@@ -97,9 +97,9 @@ def test_writing_without_a_profiles_file_creates_the_default_profile(tmp_path):
 @pytest.mark.parametrize(
     "url,engine,name",
     [
-        (None, "django.db.backends.sqlite3", "HOME/orchestrator.db"),
-        ("sqlite+aiosqlite:////data/prefect.db", "django.db.backends.sqlite3", "/data/prefect.db"),
-        ("sqlite:///relative.db", "django.db.backends.sqlite3", "relative.db"),
+        (None, "orchestrator.backends.sqlite", "HOME/orchestrator.db"),
+        ("sqlite+aiosqlite:////data/prefect.db", "orchestrator.backends.sqlite", "/data/prefect.db"),
+        ("sqlite:///relative.db", "orchestrator.backends.sqlite", "relative.db"),
         ("postgresql+asyncpg://user:pw@db.example:5433/prefect", "django.db.backends.postgresql", "prefect"),
         ("postgresql://user@localhost/prefect", "django.db.backends.postgresql", "prefect"),
     ],

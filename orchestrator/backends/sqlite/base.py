@@ -1,0 +1,158 @@
+"""SQLite whose writers take turns (DATABASES ENGINE "orchestrator.backends.sqlite").
+
+SQLite lets one connection write at a time. A connection that finds the database locked waits in
+SQLite's busy handler, which sleeps and tries again: 1, 2, 5, 10, 15 ... up to 100 ms between
+tries, and never hears that the lock came free. Under load most writes arrive while another is
+under way, so they sleep long past the moment they could have written: with 8 clients creating
+and finishing runs on two server processes, a third of the two cores sat idle while state changes
+took 8 ms at the median, 86 ms at the 95th percentile and up to 1.3 s.
+
+Here a connection takes its turn before it writes, and is woken the moment the turn is free:
+among the threads of a process on a lock, and between processes (the workers of `server start
+--workers`, a separate services process, a command run beside the server) on an exclusive
+flock(2) of a file beside the database, `<database>-writer.lock`, which the kernel hands on as
+soon as its holder lets go (or dies). A transaction holds the turn from its BEGIN (IMMEDIATE: it
+means to write) to its COMMIT or ROLLBACK; a single write statement outside a transaction holds it
+for that statement. Reads do not take turns: in WAL mode they never wait for a writer.
+
+SQLite's own locking is unchanged underneath, so a program that does not take turns (the sqlite3
+shell, say) is still kept out as before, by the busy handler. Waiting for the other threads of the
+process is bounded by the database's timeout, like SQLite's own wait, and ends in "database is
+locked" (which the API answers 503, and clients retry). Waiting for another process is as long as
+that process's transaction; were one stuck, no process could write anyway. In-memory databases
+belong to one process and take no turns.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import threading
+
+from django.db.backends.sqlite3 import base as sqlite
+
+WRITE = re.compile(r"\s*(?:INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+_turns: dict[str, WriterTurns] = {}
+_turns_lock = threading.Lock()
+
+
+class WriterTurns:
+    """One database file's turns to write, shared by every connection of the process."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.threads = threading.Lock()
+        self.fd: int | None = None
+
+    @classmethod
+    def for_database(cls, name: str) -> WriterTurns:
+        path = os.path.realpath(name)
+        with _turns_lock:
+            turns = _turns.get(path)
+            if turns is None:
+                turns = _turns[path] = cls(path)
+            return turns
+
+    def take(self, timeout: float) -> bool:
+        """Wait for the turn: False if the other threads of the process kept it `timeout` s."""
+        if not self.threads.acquire(timeout=timeout):
+            return False
+        try:
+            if self.fd is None:
+                self.fd = os.open(self.path + "-writer.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except BaseException:
+            self.threads.release()
+            raise
+        return True
+
+    def give_back(self) -> None:
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            self.threads.release()
+
+
+class DatabaseWrapper(sqlite.DatabaseWrapper):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.holds_turn = False
+        self._turns: WriterTurns | None = None
+
+    @property
+    def turns(self) -> WriterTurns | None:
+        if self._turns is None and not self.is_in_memory_db():
+            self._turns = WriterTurns.for_database(self.settings_dict["NAME"])
+        return self._turns
+
+    def take_turn(self) -> bool:
+        """Take this process's turn to write unless held already; True if taken here."""
+        turns = self.turns
+        if self.holds_turn or turns is None:
+            return False
+        if not turns.take(float(self.settings_dict["OPTIONS"].get("timeout", 5))):
+            with self.wrap_database_errors:
+                raise sqlite.Database.OperationalError("database is locked")
+        self.holds_turn = True
+        return True
+
+    def end_turn(self) -> None:
+        if self.holds_turn:
+            self.holds_turn = False
+            self._turns.give_back()
+
+    def _start_transaction_under_autocommit(self):
+        taken = self.take_turn()
+        try:
+            super()._start_transaction_under_autocommit()
+        except BaseException:
+            if taken:
+                self.end_turn()
+            raise
+
+    def _commit(self):
+        try:
+            return super()._commit()
+        finally:
+            self.end_turn()
+
+    def _rollback(self):
+        try:
+            return super()._rollback()
+        finally:
+            self.end_turn()
+
+    def _close(self):
+        try:
+            return super()._close()
+        finally:
+            self.end_turn()
+
+    def create_cursor(self, name=None):
+        cursor = self.connection.cursor(factory=TurnTakingCursor)
+        cursor.database = self
+        return cursor
+
+
+class TurnTakingCursor(sqlite.SQLiteCursorWrapper):
+    """A write statement outside a transaction takes the turn for as long as it runs."""
+
+    database: DatabaseWrapper
+
+    def execute(self, query, params=None):
+        if self.database.holds_turn or not WRITE.match(query) or not self.database.take_turn():
+            return super().execute(query, params)
+        try:
+            return super().execute(query, params)
+        finally:
+            self.database.end_turn()
+
+    def executemany(self, query, param_list):
+        if self.database.holds_turn or not WRITE.match(query) or not self.database.take_turn():
+            return super().executemany(query, param_list)
+        try:
+            return super().executemany(query, param_list)
+        finally:
+            self.database.end_turn()
