@@ -14,6 +14,14 @@ that use it).
     rows.insert(FlowRunState(...))
     rows.update(run)
     rows.values(FlowRunState, "timestamp", flow_run_id=pk, timestamp__gte=start)
+
+A row read FOR UPDATE (or passed to `remember`) is remembered as it was, and `update` then
+writes only the columns that differ from it. A state change alters a handful of a run's 34
+columns; naming all of them made SQLite rewrite the run's entry in every one of its 18 indexes
+(it updates each index holding a column the statement sets, whatever the values) and made
+PostgreSQL receive every JSON document again: 168 us against 60 us for the changed columns in
+a SQLite microbenchmark, inside the transaction every other writer waits for. JSON values are
+remembered by their orjson encoding, so a document changed in place is seen to have changed.
 """
 
 from __future__ import annotations
@@ -21,12 +29,26 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import orjson
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Model
+from django.db.models import JSONField, Model
 from django.db.models.constants import OnConflict
 from django.db.models.fields import AutoFieldMixin
 
 _LOOKUPS = {"": "=", "gte": ">=", "lte": "<=", "gt": ">", "lt": "<", "in": "IN"}
+_LOADED = "_rows_loaded"  # the instance attribute holding what `remember` saw
+
+
+class _Unknown:
+    """A remembered value that equals nothing, so its column is always written."""
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    __hash__ = None
+
+
+_UNKNOWN = _Unknown()
 
 
 def _db():
@@ -161,7 +183,31 @@ def select(model: type[Model], *, related: str | None = None, for_update: bool =
         return []
     with db.cursor() as cursor:
         cursor.execute(sql, params)
-        return statement.instances(db, cursor.fetchall())
+        found = statement.instances(db, cursor.fetchall())
+    if for_update:  # read to be written: `update` will write only what changes
+        for obj in found:
+            remember(obj)
+    return found
+
+
+def _updated_fields(model: type[Model]) -> list:
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def _as_loaded(field, value: Any) -> Any:
+    """`value` in a form that a later change to the instance (even in place) cannot alter."""
+    if isinstance(field, JSONField):
+        try:
+            return orjson.dumps(value)
+        except (orjson.JSONEncodeError, TypeError):
+            return _UNKNOWN
+    return value
+
+
+def remember(obj: Model) -> None:
+    """Take note of `obj`'s columns as they are in its row, so that `update` writes only what
+    changes from here."""
+    obj.__dict__[_LOADED] = [_as_loaded(f, obj.__dict__.get(f.attname, _UNKNOWN)) for f in _updated_fields(type(obj))]
 
 
 def fetch(model: type[Model], pk: Any, *, related: str | None = None, for_update: bool = False) -> Model:
@@ -243,22 +289,33 @@ def insert(*objs: Model, ignore_conflicts: bool = False, batch_size: int = 500) 
 
 
 def update(obj: Model) -> int:
-    """UPDATE every concrete column of `obj`'s row (as Model.save does); returns the rows changed."""
+    """UPDATE `obj`'s row: the columns that differ from what `remember` saw, or every concrete
+    column (as Model.save does) of an instance not remembered. Returns the rows changed."""
     db, statements = _db()
     model = type(obj)
-    key = ("update", model)
-    statement = statements.get(key)
-    if statement is None:
-        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-        assignments = ", ".join(f"{_quote(db, f.column)} = %s" for f in fields)
+    fields = _updated_fields(model)
+    values = [f.pre_save(obj, False) for f in fields]
+    loaded = obj.__dict__.get(_LOADED)
+    if loaded is None:
+        changed = tuple(range(len(fields)))
+    else:
+        changed = tuple(i for i, (f, v) in enumerate(zip(fields, values, strict=True)) if _as_loaded(f, v) != loaded[i])
+        if not changed:
+            changed = tuple(range(len(fields)))  # nothing to change: still one UPDATE, as save() does
+    key = ("update", model, changed)
+    sql = statements.get(key)
+    if sql is None:
+        assignments = ", ".join(f"{_quote(db, fields[i].column)} = %s" for i in changed)
         pk = model._meta.pk
-        statement = statements[key] = (
-            fields,
-            f"UPDATE {_quote(db, model._meta.db_table)} SET {assignments} WHERE {_quote(db, pk.column)} = %s",
+        sql = statements[key] = (
+            f"UPDATE {_quote(db, model._meta.db_table)} SET {assignments} WHERE {_quote(db, pk.column)} = %s"
         )
-    fields, sql = statement
-    params = [f.get_db_prep_save(f.pre_save(obj, False), db) for f in fields]
+    params = [fields[i].get_db_prep_save(values[i], db) for i in changed]
     params.append(_prep(db, model._meta.pk, obj.pk))
     with db.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        count = cursor.rowcount
+    if loaded is not None:
+        for i in changed:
+            loaded[i] = _as_loaded(fields[i], values[i])
+    return count

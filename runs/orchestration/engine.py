@@ -89,7 +89,11 @@ def set_flow_run_state(
     fails with it).
     """
     with transaction.atomic(savepoint=created is None):
-        run = created if created is not None else rows.fetch(FlowRun, flow_run_id, related="state", for_update=True)
+        if created is not None:
+            run = created
+            rows.remember(run)  # as inserted: the state's bookkeeping then writes only what it changes
+        else:
+            run = rows.fetch(FlowRun, flow_run_id, related="state", for_update=True)
         ctx = Context(
             run=run,
             initial=State.from_row(run.state) if run.state else None,

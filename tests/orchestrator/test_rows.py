@@ -6,7 +6,8 @@ import datetime as dt
 import uuid
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from events.models import Event, EventResource
@@ -97,6 +98,55 @@ def test_update_writes_every_column_as_save_would(run):
     assert stored.end_time == fetched.end_time
     assert stored.empirical_policy["resuming"] is True
     assert stored.parameters == {"x": [1, 2]}
+
+
+def test_a_row_read_for_update_is_written_only_in_the_columns_that_changed(run):
+    with transaction.atomic():
+        fetched = rows.fetch(FlowRun, run.pk, related="state", for_update=True)
+        # A change the instance never saw: writing only what changed leaves it alone.
+        FlowRun.objects.filter(pk=run.pk).update(name="renamed elsewhere", tags=["elsewhere"])
+        fetched.state_type = "COMPLETED"
+        fetched.end_time = timezone.now()
+        with CaptureQueriesContext(connection) as queries:
+            assert rows.update(fetched) == 1
+    (statement,) = [q["sql"] for q in queries.captured_queries]
+    assert "state_type" in statement and "end_time" in statement and '"name" =' not in statement
+    stored = FlowRun.objects.get(pk=run.pk)
+    assert (stored.state_type, stored.end_time) == ("COMPLETED", fetched.end_time)
+    assert (stored.name, stored.tags) == ("renamed elsewhere", ["elsewhere"])
+
+
+def test_a_json_document_changed_in_place_is_written(run):
+    with transaction.atomic():
+        fetched = rows.fetch(FlowRun, run.pk, for_update=True)
+        fetched.parameters["x"].append(3)
+        fetched.empirical_policy["resuming"] = True
+        rows.update(fetched)
+    stored = FlowRun.objects.get(pk=run.pk)
+    assert stored.parameters == {"x": [1, 2, 3]}
+    assert stored.empirical_policy["resuming"] is True
+
+
+def test_a_second_update_writes_what_changed_since_the_first(run):
+    with transaction.atomic():
+        fetched = rows.fetch(FlowRun, run.pk, for_update=True)
+        fetched.state_type = "PENDING"
+        rows.update(fetched)
+        FlowRun.objects.filter(pk=run.pk).update(state_type="CANCELLED")
+        fetched.run_count = 7
+        with CaptureQueriesContext(connection) as queries:
+            rows.update(fetched)
+    assert "state_type" not in queries.captured_queries[0]["sql"]
+    stored = FlowRun.objects.get(pk=run.pk)
+    assert (stored.state_type, stored.run_count) == ("CANCELLED", 7)
+
+
+def test_a_remembered_instance_with_nothing_changed_is_still_written_whole(run):
+    fetched = rows.fetch(FlowRun, run.pk)
+    rows.remember(fetched)
+    FlowRun.objects.filter(pk=run.pk).update(name="renamed elsewhere")
+    assert rows.update(fetched) == 1
+    assert FlowRun.objects.get(pk=run.pk).name == "rows-run"
 
 
 def test_values_filters_by_equality_ranges_and_lists(run):
