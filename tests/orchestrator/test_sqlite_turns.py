@@ -44,6 +44,21 @@ def commit(db) -> None:
     db.set_autocommit(True)
 
 
+def holding(path: Path, value: str):
+    """A connection in the middle of a write transaction: it holds the turn."""
+    db = open_database(path, timeout=60)
+    begin(db)
+    db.cursor().execute("INSERT INTO t VALUES (%s)", [value])
+    return db
+
+
+def in_thread(work) -> None:
+    """Run `work` to its end on a thread of its own (a connection belongs to its thread)."""
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(30)
+
+
 def written(path: Path) -> list[str]:
     db = open_database(path)
     try:
@@ -135,9 +150,7 @@ def test_a_writer_waits_for_another_processs_transaction_however_long_and_writes
 
 
 def test_a_thread_kept_waiting_past_the_timeout_is_told_the_database_is_locked(database):
-    holder = open_database(database, timeout=60)
-    begin(holder)
-    holder.cursor().execute("INSERT INTO t VALUES ('holder')")
+    holder = holding(database, "holder")
     errors = []
 
     def write():
@@ -150,9 +163,7 @@ def test_a_thread_kept_waiting_past_the_timeout_is_told_the_database_is_locked(d
         finally:
             db.close()
 
-    writer = threading.Thread(target=write)
-    writer.start()
-    writer.join(30)
+    in_thread(write)
     commit(holder)
     holder.close()
     assert errors == ["database is locked"]
@@ -161,9 +172,7 @@ def test_a_thread_kept_waiting_past_the_timeout_is_told_the_database_is_locked(d
 
 @pytest.mark.parametrize("ending", ["rollback", "close"])
 def test_the_turn_is_given_back_when_a_transaction_is_rolled_back_or_its_connection_closed(database, ending):
-    first = open_database(database)
-    begin(first)
-    first.cursor().execute("INSERT INTO t VALUES ('undone')")
+    first = holding(database, "undone")
     if ending == "rollback":
         first.rollback()
         first.set_autocommit(True)
@@ -178,26 +187,20 @@ def test_the_turn_is_given_back_when_a_transaction_is_rolled_back_or_its_connect
         commit(db)
         db.close()
 
-    writer = threading.Thread(target=write)
-    writer.start()
-    writer.join(30)
+    in_thread(write)
     assert written(database) == ["next"]
     first.close()
 
 
 def test_reads_do_not_wait_for_a_writer(database):
-    holder = open_database(database, timeout=60)
-    begin(holder)
-    holder.cursor().execute("INSERT INTO t VALUES ('uncommitted')")
+    holder = holding(database, "uncommitted")
     seen = []
 
     def read():
         seen.extend(written(database))
         seen.append("read")
 
-    reader = threading.Thread(target=read)
-    reader.start()
-    reader.join(30)
+    in_thread(read)
     commit(holder)
     holder.close()
     assert seen == ["read"]

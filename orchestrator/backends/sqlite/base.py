@@ -142,17 +142,16 @@ class TurnTakingCursor(sqlite.SQLiteCursorWrapper):
     database: DatabaseWrapper
 
     def execute(self, query, params=None):
-        if self.database.holds_turn or not WRITE.match(query) or not self.database.take_turn():
-            return super().execute(query, params)
-        try:
-            return super().execute(query, params)
-        finally:
-            self.database.end_turn()
+        return self._in_turn(super().execute, query, params)
 
     def executemany(self, query, param_list):
-        if self.database.holds_turn or not WRITE.match(query) or not self.database.take_turn():
-            return super().executemany(query, param_list)
+        return self._in_turn(super().executemany, query, param_list)
+
+    def _in_turn(self, run, query, params):
+        database = self.database
+        if database.holds_turn or not WRITE.match(query) or not database.take_turn():
+            return run(query, params)
         try:
-            return super().executemany(query, param_list)
+            return run(query, params)
         finally:
-            self.database.end_turn()
+            database.end_turn()
