@@ -4,6 +4,7 @@ processes' shared board (orchestrator.workers.LoadBoard)."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -27,6 +28,13 @@ class SharedLayer:
         self.groups.get(group, set()).discard(channel)
 
 
+def run(coroutine):
+    """Run `coroutine` to its end on a new event loop, in a thread of its own: a browser test
+    earlier in the same test process leaves Playwright's loop marked running in this one."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
 @pytest.fixture
 def board(monkeypatch):
     board = LoadBoard.create(2)
@@ -45,21 +53,21 @@ def layer(monkeypatch):
 def test_a_broadcast_leaves_the_process_only_while_some_websocket_of_its_kind_listens(board, layer):
     assert not channels.may_listen("flow-run.0191e0b2-0000-7000-8000-000000000001")
 
-    asyncio.run(channels.join(layer, "flow-run.0191e0b2-0000-7000-8000-000000000002", "page"))
+    run(channels.join(layer, "flow-run.0191e0b2-0000-7000-8000-000000000002", "page"))
     assert channels.may_listen("flow-run.0191e0b2-0000-7000-8000-000000000001")
     assert not channels.may_listen("events")
 
-    asyncio.run(channels.leave(layer, "flow-run.0191e0b2-0000-7000-8000-000000000002", "page"))
+    run(channels.leave(layer, "flow-run.0191e0b2-0000-7000-8000-000000000002", "page"))
     assert not channels.may_listen("flow-run.0191e0b2-0000-7000-8000-000000000001")
 
 
 def test_a_websocket_that_could_not_join_is_not_counted(board, layer):
-    asyncio.run(channels.join(layer, "events", "other"))
+    run(channels.join(layer, "events", "other"))
     layer.fail = True
     with pytest.raises(ConnectionError):
-        asyncio.run(channels.join(layer, "events", "failed"))
+        run(channels.join(layer, "events", "failed"))
     layer.fail = False
-    asyncio.run(channels.leave(layer, "events", "other"))
+    run(channels.leave(layer, "events", "other"))
     assert not channels.may_listen("events")
 
 

@@ -70,8 +70,12 @@ def written(path: Path) -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def own_connections(django_db_blocker):
-    """These tests' connections are their own, to their own files: no test database needed."""
+def own_connections(django_db_blocker, monkeypatch):
+    """These tests' connections are their own, to their own files: no test database needed.
+    A browser test earlier in the same test process leaves Playwright's event loop marked
+    running in this thread, which Django takes for an async context; these calls are plain
+    synchronous code."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with django_db_blocker.unblock():
         yield
 
