@@ -7,6 +7,8 @@ to SQLite's own waiting would fail where a writer waiting for its turn succeeds.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import subprocess
 import sys
 import textwrap
@@ -215,3 +217,20 @@ def test_connections_to_one_file_share_its_turns_whatever_path_names_it(tmp_path
     assert WriterTurns.for_database(str(tmp_path / "a.db")) is WriterTurns.for_database(
         str(tmp_path / "sub" / ".." / "a.db")
     )
+
+
+def test_without_a_usable_lock_file_writers_still_write_and_the_log_says_why(database, monkeypatch, caplog):
+    def no_flock(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    turns = WriterTurns(str(database))
+    assert turns.take(SHORT)
+    turns.give_back()
+    assert turns.take(SHORT)  # the threads of the process still take turns, without the file
+    turns.give_back()
+    assert not turns.across_processes
+    assert [r.getMessage() for r in caplog.records if "cannot take turns" in r.getMessage()] == [
+        f"SQLite writers of different processes cannot take turns on {database}-writer.lock (No locks available); "
+        "they wait for one another in SQLite's busy handler"
+    ]

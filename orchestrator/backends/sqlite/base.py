@@ -20,12 +20,15 @@ shell, say) is still kept out as before, by the busy handler. Waiting for the ot
 process is bounded by the database's timeout, like SQLite's own wait, and ends in "database is
 locked" (which the API answers 503, and clients retry). Waiting for another process is as long as
 that process's transaction; were one stuck, no process could write anyway. In-memory databases
-belong to one process and take no turns.
+belong to one process and take no turns. Where the lock file cannot be created or locked (a
+read-only directory, a file system without flock), the threads of each process still take
+turns, processes meet in SQLite's busy handler as before, and the log says so once.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import re
 import threading
@@ -33,6 +36,8 @@ import threading
 from django.db.backends.sqlite3 import base as sqlite
 
 WRITE = re.compile(r"\s*(?:INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+logger = logging.getLogger("orchestrator.database")
 
 _turns: dict[str, WriterTurns] = {}
 _turns_lock = threading.Lock()
@@ -45,6 +50,7 @@ class WriterTurns:
         self.path = path
         self.threads = threading.Lock()
         self.fd: int | None = None
+        self.across_processes = True
 
     @classmethod
     def for_database(cls, name: str) -> WriterTurns:
@@ -60,17 +66,31 @@ class WriterTurns:
         if not self.threads.acquire(timeout=timeout):
             return False
         try:
-            if self.fd is None:
-                self.fd = os.open(self.path + "-writer.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            if self.across_processes:
+                self._lock_file()
         except BaseException:
             self.threads.release()
             raise
         return True
 
+    def _lock_file(self) -> None:
+        try:
+            if self.fd is None:
+                self.fd = os.open(self.path + "-writer.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            self.across_processes = False
+            logger.warning(
+                "SQLite writers of different processes cannot take turns on %s-writer.lock (%s); "
+                "they wait for one another in SQLite's busy handler",
+                self.path,
+                exc.strerror or exc,
+            )
+
     def give_back(self) -> None:
         try:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            if self.across_processes:
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
         finally:
             self.threads.release()
 
