@@ -12,8 +12,8 @@ library's encoder, about 3 % of a server's CPU while runs change state. jsonb ke
 the text, so the compact spelling changes nothing stored. What orjson refuses (integers beyond 64
 bits, keys that are not strings, objects it does not know) is written by the standard library as
 before; dates and dataclasses still fail as they always did (orjson would write them, so it is
-told to hand them over). UUIDs, which the standard library refused, are written as strings. SQLite keeps JSON as
-text, and there the text stays Django's.
+told to hand them over). UUIDs, which the standard library refused, are written as strings.
+SQLite keeps JSON as text, and there the text stays Django's.
 
 The field queries and migrates exactly as Django's: its deconstruction names Django's JSONField,
 so no migration sees a difference.

@@ -26,6 +26,7 @@ remembered by their orjson encoding, so a document changed in place is seen to h
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -190,8 +191,9 @@ def select(model: type[Model], *, related: str | None = None, for_update: bool =
     return found
 
 
-def _updated_fields(model: type[Model]) -> list:
-    return [f for f in model._meta.concrete_fields if not f.primary_key]
+@functools.cache
+def _updated_fields(model: type[Model]) -> tuple:
+    return tuple(f for f in model._meta.concrete_fields if not f.primary_key)
 
 
 def _as_loaded(field, value: Any) -> Any:
@@ -299,7 +301,8 @@ def update(obj: Model) -> int:
     if loaded is None:
         changed = tuple(range(len(fields)))
     else:
-        changed = tuple(i for i, (f, v) in enumerate(zip(fields, values, strict=True)) if _as_loaded(f, v) != loaded[i])
+        now = [_as_loaded(f, v) for f, v in zip(fields, values, strict=True)]
+        changed = tuple(i for i, (was, is_) in enumerate(zip(loaded, now, strict=True)) if is_ != was)
         if not changed:
             changed = tuple(range(len(fields)))  # nothing to change: still one UPDATE, as save() does
     key = ("update", model, changed)
@@ -316,6 +319,5 @@ def update(obj: Model) -> int:
         cursor.execute(sql, params)
         count = cursor.rowcount
     if loaded is not None:
-        for i in changed:
-            loaded[i] = _as_loaded(fields[i], values[i])
+        obj.__dict__[_LOADED] = now
     return count
