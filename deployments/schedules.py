@@ -7,6 +7,10 @@ Three kinds, stored as Prefect's JSON:
 
 Times are worked out on the schedule's own wall clock, so a daily 09:00 run in New York
 stays at 09:00 across daylight-saving changes; `dates()` yields UTC datetimes.
+
+croniter and dateutil's rrule are imported where a cron or rrule schedule is first read or
+checked: about 1 MB in every server process otherwise, and most deployments have no such
+schedule.
 """
 
 from __future__ import annotations
@@ -15,9 +19,6 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
-
-from croniter import CroniterBadDateError, croniter
-from dateutil import rrule as dateutil_rrule
 
 from orchestrator.api.filters import FilterError, parse_time
 
@@ -75,6 +76,8 @@ def normalize(raw: Any) -> dict[str, Any]:
         _zone(zone)
         return {"interval": float(interval), "anchor_date": _iso(anchor), "timezone": zone}
     if kind == "cron":
+        from croniter import croniter
+
         expression = raw["cron"]
         if not isinstance(expression, str) or not croniter.is_valid(expression):
             raise ScheduleError("cron", f"Invalid cron string: {expression!r}")
@@ -91,6 +94,8 @@ def normalize(raw: Any) -> dict[str, Any]:
         raise ScheduleError("rrule", "The rrule must be a string")
     if len(text) > MAX_RRULE_LENGTH:
         raise ScheduleError("rrule", f"Invalid rrule string: max length is {MAX_RRULE_LENGTH}, got {len(text)}")
+    from dateutil import rrule as dateutil_rrule
+
     try:
         dateutil_rrule.rrulestr(text, dtstart=RRULE_ANCHOR, cache=False)
     except (ValueError, TypeError) as exc:
@@ -156,8 +161,8 @@ def dates(
                 yield when
             if len(seen) >= n or count > MAX_ITERATIONS:
                 return
-    except (OverflowError, CroniterBadDateError):
-        return  # the next date is beyond the calendar, or there is none (cron "0 0 31 2 *")
+    except OverflowError:
+        return  # the next date is beyond the calendar
 
 
 def _interval_dates(schedule: dict[str, Any], start: dt.datetime) -> Iterator[dt.datetime]:
@@ -183,6 +188,8 @@ def _interval_dates(schedule: dict[str, Any], start: dt.datetime) -> Iterator[dt
 
 
 def _cron_dates(schedule: dict[str, Any], start: dt.datetime) -> Iterator[dt.datetime]:
+    from croniter import CroniterBadDateError, croniter
+
     zone = _zone(schedule.get("timezone"))
     local = start.astimezone(zone)
     # croniter works on the naive wall clock; a start with microseconds rounds up to the next second.
@@ -191,11 +198,16 @@ def _cron_dates(schedule: dict[str, Any], start: dt.datetime) -> Iterator[dt.dat
         naive = naive.replace(microsecond=0) + dt.timedelta(seconds=1)
     iterator = croniter(schedule["cron"], naive, day_or=schedule.get("day_or", True))
     while True:
-        wall = iterator.get_next(dt.datetime)
+        try:
+            wall = iterator.get_next(dt.datetime)
+        except CroniterBadDateError:
+            return  # there is no next date (cron "0 0 31 2 *")
         yield wall.replace(tzinfo=zone).astimezone(UTC)
 
 
 def _rrule_dates(schedule: dict[str, Any], start: dt.datetime) -> Iterator[dt.datetime]:
+    from dateutil import rrule as dateutil_rrule
+
     zone = _zone(schedule.get("timezone"))
     rule = dateutil_rrule.rrulestr(schedule["rrule"], dtstart=RRULE_ANCHOR, cache=False, forceset=True)
     localized = dateutil_rrule.rruleset()

@@ -1,4 +1,8 @@
-"""JSON Schema validation with readable messages (run inputs, deployment parameters)."""
+"""JSON Schema validation with readable messages (run inputs, deployment parameters).
+
+jsonschema is imported when a schema is first checked: with its reference resolver it takes
+about 3 MB in every server process, and most processes never validate anything.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,14 @@ import functools
 import json
 from typing import Any
 
-import jsonschema
-
 
 @functools.lru_cache(maxsize=256)
 def _validator(schema_text: str):
     """A checked validator for a schema (by its JSON text): checking a schema against its
     metaschema costs more than most validations, and a deployment's schema is checked on
     every run it creates."""
+    import jsonschema
+
     schema = json.loads(schema_text)
     try:
         validator_class = jsonschema.validators.validator_for(schema)
@@ -39,6 +43,8 @@ def error_tree(value: Any, schema: dict[str, Any]) -> list:
     """Errors arranged the way forms show them: messages for the whole value first, then
     `{"property": name, "errors": [...]}` and `{"index": i, "errors": [...]}` entries that
     nest down to the field at fault. Raises ValueError for a schema that is not valid."""
+    import jsonschema
+
     try:
         validator_class = jsonschema.validators.validator_for(schema)
         validator_class.check_schema(schema)
