@@ -74,3 +74,12 @@ def test_a_websocket_that_could_not_join_is_not_counted(board, layer):
 def test_without_a_shared_board_every_broadcast_leaves_the_process(monkeypatch, layer):
     monkeypatch.setattr(channels, "_board", None)
     assert channels.may_listen("flow-run.0191e0b2-0000-7000-8000-000000000001")
+
+
+def test_with_a_shared_board_and_nobody_listening_the_channel_layer_is_never_built(board, monkeypatch):
+    def build_layer():
+        raise AssertionError("the channel layer (and its Redis client) was built")
+
+    monkeypatch.setattr(channels, "get_channel_layer", build_layer)
+    channels.broadcast("flow-run.0191e0b2-0000-7000-8000-000000000001", {"type": "state"})
+    assert not channels.may_listen("events")
