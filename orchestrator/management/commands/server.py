@@ -98,7 +98,9 @@ class Command(BaseCommand):
         if workers > 1 and ":" in host:
             raise CommandError("--workers above 1 listens on IPv4 addresses only")
         database.ensure_not_prefect_database()
-        if settings.MIGRATE_ON_START:
+        # A worker's first process migrated before starting it; loading the migrations again
+        # would only keep them in the worker's memory (about 2 MB).
+        if settings.MIGRATE_ON_START and not child:
             database.migrate()
 
         balancer = socket_fd = board = None
