@@ -6,6 +6,8 @@ directly from the rows in `to_representation`, which keeps large lists cheap.
 
 from __future__ import annotations
 
+import functools
+import uuid
 from typing import Any
 
 from django.core.validators import RegexValidator
@@ -318,6 +320,64 @@ class LogCreateSerializer(StrictSerializer):
     flow_run_id = NullableUUID()
     task_run_id = NullableUUID()
     worker_id = NullableUUID()
+
+
+LOG_TEXT_LIMITS = {"name": 255, "message": None}
+LOG_UUIDS = ("flow_run_id", "task_run_id", "worker_id")
+LOG_KEYS = frozenset(LogCreateSerializer._declared_fields)
+LOG_REQUIRED = frozenset(("name", "level", "message", "timestamp"))
+LOG_LEVELS = range(-32768, 32768)
+
+
+def plain_log_records(records: list) -> list[dict[str, Any]] | None:
+    """What LogCreateSerializer(many=True) validates `records` to, worked out directly when
+    every record is in the plain form the Prefect client sends: the declared keys only,
+    strings that encode as UTF-8 without NUL characters, an integer level in range, a
+    timestamp DRF reads, and UUID strings or null. None as soon as one record is anything else;
+    the serializer then checks the batch and says what is wrong, so answers to bad input
+    still come from one place.
+
+    DRF validates field by field through several layers of calls: about 40 % of the CPU of
+    storing a batch of 100 records. This computes the same values (the timestamp through
+    the serializer's own field) at a fraction of the cost."""
+    timestamp_field = _log_timestamp_field()
+    validated = []
+    for record in records:
+        if type(record) is not dict or not LOG_REQUIRED <= record.keys() <= LOG_KEYS:
+            return None
+        level = record["level"]
+        if type(level) is not int or level not in LOG_LEVELS:
+            return None
+        item = {"level": level}
+        for key, limit in LOG_TEXT_LIMITS.items():
+            text = record[key]
+            if type(text) is not str or "\x00" in text or (limit is not None and len(text) > limit):
+                return None
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return None
+            item[key] = text
+        if type(record["timestamp"]) is not str:
+            return None
+        try:
+            item["timestamp"] = timestamp_field.to_internal_value(record["timestamp"])
+            for key in LOG_UUIDS:
+                value = record.get(key)
+                if value is not None:
+                    if type(value) is not str:
+                        return None
+                    value = uuid.UUID(hex=value)
+                item[key] = value
+        except (serializers.ValidationError, ValueError):
+            return None
+        validated.append(item)
+    return validated
+
+
+@functools.cache
+def _log_timestamp_field() -> serializers.DateTimeField:
+    return LogCreateSerializer().fields["timestamp"]
 
 
 def log_json(log) -> dict[str, Any]:

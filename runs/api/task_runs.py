@@ -29,6 +29,7 @@ from .serializers import (
     TaskRunCreateSerializer,
     TaskRunSerializer,
     TaskRunUpdateSerializer,
+    plain_log_records,
     state_from_data,
 )
 
@@ -154,9 +155,12 @@ class LogsView(APIView):
         records = request.data
         if not isinstance(records, list):
             raise BodyInvalid([{"loc": ["body"], "msg": "Input should be a valid list", "type": "list_type"}], records)
-        serializer = LogCreateSerializer(data=records, many=True)
-        serializer.is_valid(raise_exception=True)
-        logs = [Log(**item) for item in serializer.validated_data]
+        validated = plain_log_records(records)
+        if validated is None:
+            serializer = LogCreateSerializer(data=records, many=True)
+            serializer.is_valid(raise_exception=True)
+            validated = serializer.validated_data
+        logs = [Log(**item) for item in validated]
         with transaction.atomic():
             rows.insert(*logs)
             if logs:
