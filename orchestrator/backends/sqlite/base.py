@@ -23,10 +23,13 @@ that process's transaction; were one stuck, no process could write anyway. In-me
 belong to one process and take no turns. Where the lock file cannot be created or locked (a
 read-only directory, a file system without flock), the threads of each process still take
 turns, processes meet in SQLite's busy handler as before, and the log says so once.
+
+One more change, to how datetimes are written: see DatabaseOperations.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import logging
 import os
@@ -95,7 +98,26 @@ class WriterTurns:
             self.threads.release()
 
 
+class DatabaseOperations(sqlite.DatabaseOperations):
+    def adapt_datetimefield_value(self, value):
+        """A datetime at UTC, as Django writes it, without Django's detour: is it aware, is
+        USE_TZ on (read through the lazy settings object), convert to the connection's zone.
+        That took about 6 us a value against 1.5 us here; a batch of 100 log records writes
+        200 of them. With the connection at UTC (which also means USE_TZ is on), a value whose
+        offset is zero has the same wall clock in UTC, so dropping its zone gives what Django's
+        conversion gives. Anything else (naive values, other offsets, other zones) goes
+        Django's way."""
+        if type(value) is dt.datetime and value.utcoffset() == ZERO and self.connection.timezone is dt.UTC:
+            return value.isoformat(" ")[:-6]  # without its "+00:00"
+        return super().adapt_datetimefield_value(value)
+
+
+ZERO = dt.timedelta(0)
+
+
 class DatabaseWrapper(sqlite.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.holds_turn = False
