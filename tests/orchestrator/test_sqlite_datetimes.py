@@ -7,7 +7,7 @@ import zoneinfo
 
 import pytest
 from django.db import connection
-from django.db.backends.sqlite3.operations import DatabaseOperations as DjangoOperations
+from django.db.backends.sqlite3.base import DatabaseOperations as DjangoOperations
 
 pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite only")
 
