@@ -98,11 +98,14 @@ class WriterTurns:
             self.threads.release()
 
 
+ZERO = dt.timedelta(0)
+
+
 class DatabaseOperations(sqlite.DatabaseOperations):
     def adapt_datetimefield_value(self, value):
         """A datetime at UTC, as Django writes it, without Django's detour: is it aware, is
         USE_TZ on (read through the lazy settings object), convert to the connection's zone.
-        That took about 6 us a value against 1.5 us here; a batch of 100 log records writes
+        That took about 4 us a value against 3 us here; a batch of 100 log records writes
         200 of them. With the connection at UTC (which also means USE_TZ is on), a value whose
         offset is zero has the same wall clock in UTC, so dropping its zone gives what Django's
         conversion gives. Anything else (naive values, other offsets, other zones) goes
@@ -110,9 +113,6 @@ class DatabaseOperations(sqlite.DatabaseOperations):
         if type(value) is dt.datetime and value.utcoffset() == ZERO and self.connection.timezone is dt.UTC:
             return value.isoformat(" ")[:-6]  # without its "+00:00"
         return super().adapt_datetimefield_value(value)
-
-
-ZERO = dt.timedelta(0)
 
 
 class DatabaseWrapper(sqlite.DatabaseWrapper):
