@@ -438,7 +438,7 @@ def run_history(queryset, body: dict, body_filters: dict) -> list[dict]:
         qs.annotate(bucket=BucketIndex("expected_start_time", start, interval))
         .values("bucket", "state_type", "state_name")
         .annotate(
-            count_runs=Count("id"),
+            count_runs=Count("*"),
             sum_estimated_run_time=Sum(estimated_run_time(now)),
             sum_estimated_lateness=Sum(estimated_lateness(now)),
         )
