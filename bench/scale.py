@@ -9,8 +9,8 @@ by bench.loader with COPY (secondary indexes and foreign keys are dropped for th
 again after it, then VACUUM ANALYZE and a CHECKPOINT, as a long-lived database would be),
 checked (every run's denormalised state columns match its last state row), then our server is
 started on it and, after a few seconds for its services' first pass, the `reads` scenario's
-queries are timed. The table compares each query's p50/p95 at every size with
-the smallest one; the issue's goal is a p95 growth within 2x from 10,000 to 1,000,000 runs.
+queries are timed. The table compares each query's p50/p95 at every size with the smallest one;
+the issue's goal is a p95 growth within 2x from 10,000 to 1,000,000 runs.
 """
 
 from __future__ import annotations

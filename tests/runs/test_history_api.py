@@ -22,6 +22,11 @@ def minutes(n: float) -> dt.datetime:
     return T0 + dt.timedelta(minutes=n)
 
 
+def stamp(n: float) -> str:
+    """minutes(n) as the API writes it."""
+    return minutes(n).isoformat().replace("+00:00", "Z")
+
+
 def run(flow, state_type, state_name, expected, started=None, run_time=0.0, **fields) -> FlowRun:
     return FlowRun.objects.create(
         flow=flow,
@@ -61,9 +66,9 @@ def test_runs_are_counted_by_interval_and_state_with_run_time_and_lateness(api, 
     after = timezone.now()
 
     assert [(b["interval_start"], b["interval_end"]) for b in buckets] == [
-        (minutes(0).isoformat().replace("+00:00", "Z"), minutes(60).isoformat().replace("+00:00", "Z")),
-        (minutes(60).isoformat().replace("+00:00", "Z"), minutes(120).isoformat().replace("+00:00", "Z")),
-        (minutes(120).isoformat().replace("+00:00", "Z"), minutes(180).isoformat().replace("+00:00", "Z")),
+        (stamp(0), stamp(60)),
+        (stamp(60), stamp(120)),
+        (stamp(120), stamp(180)),
     ]
     first, second, third = (by_state(b) for b in buckets)
     # SQLite computes seconds from Julian days: equal to the millisecond, not to the bit.
