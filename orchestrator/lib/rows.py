@@ -10,7 +10,7 @@ field's from_db converters on the way out), so the rows written and the instance
 ones the ORM would write and read. Model signals are not sent (none are connected to the models
 that use it).
 
-    run = rows.fetch(FlowRun, pk, related="state", for_update=True)
+    run = rows.fetch(FlowRun, pk, related="state", for_update=True, max_of="states__timestamp")
     rows.insert(FlowRunState(...))
     rows.update(run)
     rows.values(FlowRunState, "timestamp", flow_run_id=pk, timestamp__gte=start)
@@ -96,14 +96,37 @@ def _prep(db, field, value: Any) -> Any:
 
 
 class _Select:
-    """SELECT of a model's concrete columns (and optionally one forward foreign key's row)."""
+    """SELECT of a model's concrete columns (and optionally one forward foreign key's row, and
+    the greatest value of a column among the rows of a reverse relation)."""
 
-    def __init__(self, db, model: type[Model], related: str | None, for_update: bool, where: tuple[str, ...]):
+    def __init__(
+        self,
+        db,
+        model: type[Model],
+        related: str | None,
+        for_update: bool,
+        where: tuple[str, ...],
+        max_of: str | None = None,
+    ):
         meta = model._meta
         self.model = model
         self.fields = list(meta.concrete_fields)
         table = _quote(db, meta.db_table)
         columns = [f"{table}.{_quote(db, f.column)}" for f in self.fields]
+        self.max_of = None
+        if max_of:
+            # As Max("states__timestamp") would annotate: a correlated subquery, which the
+            # child's index on (parent, column) answers from its last entry.
+            relation, column_name = max_of.split("__")
+            reverse = meta.get_field(relation)
+            child = reverse.related_model
+            child_table = _quote(db, child._meta.db_table)
+            max_field = child._meta.get_field(column_name)
+            columns.append(
+                f"(SELECT MAX({child_table}.{_quote(db, max_field.column)}) FROM {child_table}"
+                f" WHERE {child_table}.{_quote(db, reverse.field.column)} = {table}.{_quote(db, meta.pk.column)})"
+            )
+            self.max_of = (f"{max_of}__max", _converters(db, max_field))
         joins = ""
         self.fk = None
         if related:
@@ -127,11 +150,16 @@ class _Select:
     def instances(self, db, rows: Iterable[Sequence[Any]]) -> list[Model]:
         found = []
         width = len(self.fields)
+        related_from = width + (self.max_of is not None)
         for row in rows:
             values = [_convert(db, v, c) if c else v for v, c in zip(row[:width], self.converters, strict=True)]
             obj = self.model.from_db(db.alias, None, values)
+            if self.max_of is not None:
+                name, converters = self.max_of
+                value = row[width]
+                setattr(obj, name, None if value is None else _convert(db, value, converters))
             if self.fk is not None:
-                rel_values = row[width:]
+                rel_values = row[related_from:]
                 rel = None
                 if rel_values[0] is not None:
                     rel_values = [
@@ -171,14 +199,23 @@ def _bind(db, statement, conditions: dict[str, Any]) -> tuple[str, list]:
     return sql, params
 
 
-def select(model: type[Model], *, related: str | None = None, for_update: bool = False, **conditions) -> list[Model]:
+def select(
+    model: type[Model],
+    *,
+    related: str | None = None,
+    for_update: bool = False,
+    max_of: str | None = None,
+    **conditions,
+) -> list[Model]:
     """Instances of `model` matching every condition (`field`, `field__gte`, `field__in`, ...),
-    with the `related` foreign key's row cached on each, as select_related would."""
+    with the `related` foreign key's row cached on each, as select_related would, and with
+    `max_of` ("relation__field", a reverse relation's column) as an attribute named as
+    `annotate(Max("relation__field"))` names it: "relation__field__max"."""
     db, statements = _db()
-    key = ("select", model, related, for_update, tuple(conditions))
+    key = ("select", model, related, for_update, max_of, tuple(conditions))
     statement = statements.get(key)
     if statement is None:
-        statement = statements[key] = _Select(db, model, related, for_update, tuple(conditions))
+        statement = statements[key] = _Select(db, model, related, for_update, tuple(conditions), max_of)
     sql, params = _bind(db, statement, conditions)
     if not sql:
         return []
@@ -212,9 +249,11 @@ def remember(obj: Model) -> None:
     obj.__dict__[_LOADED] = [_as_loaded(f, obj.__dict__.get(f.attname, _UNKNOWN)) for f in _updated_fields(type(obj))]
 
 
-def fetch(model: type[Model], pk: Any, *, related: str | None = None, for_update: bool = False) -> Model:
+def fetch(
+    model: type[Model], pk: Any, *, related: str | None = None, for_update: bool = False, max_of: str | None = None
+) -> Model:
     """One instance by primary key; raises model.DoesNotExist like QuerySet.get."""
-    found = select(model, related=related, for_update=for_update, pk=pk)
+    found = select(model, related=related, for_update=for_update, max_of=max_of, pk=pk)
     if not found:
         raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
     return found[0]

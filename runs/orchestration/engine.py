@@ -19,7 +19,7 @@ from runs import signals
 from runs.models import FlowRun, FlowRunState, TaskRun, TaskRunState
 
 from . import policies
-from .rules import Context
+from .rules import NO_STATES, Context
 from .states import State, compact_details
 
 
@@ -93,7 +93,9 @@ def set_flow_run_state(
             run = created
             rows.remember(run)  # as inserted: the state's bookkeeping then writes only what it changes
         else:
-            run = rows.fetch(FlowRun, flow_run_id, related="state", for_update=True)
+            # With the newest of its states' times, which tells whether a proposed time can
+            # collide with one of them (EnsureStateTimestampIsUnique) without asking again.
+            run = rows.fetch(FlowRun, flow_run_id, related="state", for_update=True, max_of="states__timestamp")
         ctx = Context(
             run=run,
             initial=State.from_row(run.state) if run.state else None,
@@ -101,6 +103,7 @@ def set_flow_run_state(
             kind="flow",
             parameters=parameters or {},
             new_run=created is not None,
+            states_until=NO_STATES if created is not None else run.states__timestamp__max or NO_STATES,
         )
         rules = policies.MINIMAL_FLOW_POLICY if force else (policy or policies.CORE_FLOW_POLICY)
         _orchestrate(ctx, [*rules, *policies.FLOW_BOOKKEEPING], _write_flow_state)

@@ -17,12 +17,15 @@ times, the denormalised state columns, events).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 from runs.choices import OrchestrationStatus, StateType
 
 from .states import State
+
+NO_STATES = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
 
 ALL_STATES: frozenset[str | None] = frozenset({*StateType.values, None})
 
@@ -45,6 +48,9 @@ class Context:
     details: dict[str, Any] = field(default_factory=lambda: {"type": "accept_details"})
     wrote_state: bool = False
     new_run: bool = False  # created in this transaction: it has no states yet
+    # The newest timestamp among the run's states when the engine read it (NO_STATES: it has
+    # none); None when not read.
+    states_until: dt.datetime | None = None
 
     @property
     def initial_type(self) -> str | None:

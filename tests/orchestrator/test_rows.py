@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Max
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -50,6 +51,22 @@ def test_a_run_without_a_state_is_fetched_with_none_cached(run):
     bare = FlowRun.objects.create(flow_id=run.flow_id, name="no-state")
     fetched = rows.fetch(FlowRun, bare.pk, related="state")
     assert fetched.state is None
+
+
+def test_max_of_a_reverse_relation_is_read_with_the_row_as_annotate_would_name_it(run):
+    later = FlowRunState.objects.create(
+        flow_run=run, type="COMPLETED", name="Completed", timestamp=run.state.timestamp + dt.timedelta(seconds=3)
+    )
+    fetched = rows.fetch(FlowRun, run.pk, related="state", for_update=True, max_of="states__timestamp")
+    expected = FlowRun.objects.annotate(Max("states__timestamp")).get(pk=run.pk)
+    assert fetched.states__timestamp__max == expected.states__timestamp__max == later.timestamp
+    assert fetched.state == run.state  # the related row still reads from its own columns
+    assert fetched.state.state_details == {"flow_run_id": str(run.pk)}
+
+
+def test_max_of_a_run_without_states_is_none(run):
+    bare = FlowRun.objects.create(flow_id=run.flow_id, name="no-state")
+    assert rows.fetch(FlowRun, bare.pk, related="state", max_of="states__timestamp").states__timestamp__max is None
 
 
 def test_an_inserted_row_reads_back_through_the_orm(run):

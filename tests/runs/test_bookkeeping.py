@@ -6,6 +6,8 @@ import datetime as dt
 import uuid
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from events.models import Event
@@ -47,6 +49,28 @@ def test_two_states_of_one_run_never_share_a_timestamp(flow):
     propose(run, second, force=True)
     stamps = list(FlowRunState.objects.filter(flow_run=run).values_list("timestamp", flat=True))
     assert len(stamps) == len(set(stamps))
+
+
+def test_a_state_timed_like_an_earlier_one_but_not_the_latest_still_gets_a_time_of_its_own(flow):
+    run = flow_run_in(flow, "PENDING")
+    pending_at = run.state_timestamp
+    propose(run, state("RUNNING"), force=True)
+    late = state("COMPLETED")
+    late.timestamp = pending_at  # a client whose clock is behind the one that set PENDING
+    propose(run, late, force=True)
+    stamps = list(FlowRunState.objects.filter(flow_run=run).values_list("timestamp", flat=True))
+    assert len(stamps) == len(set(stamps)) == 3
+    assert run.state_timestamp == pending_at + dt.timedelta(microseconds=1)
+
+
+def test_a_state_later_than_every_other_keeps_its_time_without_reading_the_others(flow):
+    run = flow_run_in(flow, "PENDING")
+    running = state("RUNNING")
+    with CaptureQueriesContext(connection) as queries:
+        propose(run, running, force=True)
+    assert run.state_timestamp == running.timestamp
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "runs_flowrunstate"')]
+    assert reads == []
 
 
 def test_states_name_their_flow_run(flow):
