@@ -366,18 +366,18 @@ def create_flow_run(data: dict, *, parameters: dict | None = None, extra: dict |
         if policy:
             run.empirical_policy = {**run.empirical_policy, **policy}
         if not key:
-            rows.insert(run)
-        else:
-            # Another request may create the run with this key meanwhile: that one is the answer.
-            try:
-                with transaction.atomic():
-                    rows.insert(run)
-            except IntegrityError:
-                existing = FlowRun.objects.select_related("state").filter(flow_id=flow_id, idempotency_key=key).first()
-                if existing is not None:
-                    return existing, False
-                raise
-        return engine.set_flow_run_state(run.pk, initial, force=True, parameters=parameters, created=run).run, True
+            return engine.set_flow_run_state(run.pk, initial, force=True, parameters=parameters, created=run).run, True
+        # Another request may create the run with this key meanwhile: that one is the answer,
+        # and this run's first state and event go with the savepoint.
+        try:
+            with transaction.atomic():
+                engine.set_flow_run_state(run.pk, initial, force=True, parameters=parameters, created=run)
+        except IntegrityError:
+            existing = FlowRun.objects.select_related("state").filter(flow_id=flow_id, idempotency_key=key).first()
+            if existing is not None:
+                return existing, False
+            raise
+        return run, True
 
 
 def run_history(queryset, body: dict, body_filters: dict) -> list[dict]:

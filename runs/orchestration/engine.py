@@ -66,10 +66,14 @@ _write_flow_state = _writer(FlowRunState, "flow_run")
 _write_task_state = _writer(TaskRunState, "task_run")
 
 
-def _save(run) -> None:
-    """The run's columns as the transition left them (what run.save() writes)."""
+def _save(run, *, new: bool = False) -> None:
+    """The run's columns as the transition left them (what run.save() writes); a new run is
+    inserted whole, with its first state's columns already set."""
     run.touch()
-    rows.update(run)
+    if new:
+        rows.insert(run)
+    else:
+        rows.update(run)
 
 
 def set_flow_run_state(
@@ -83,15 +87,14 @@ def set_flow_run_state(
 ) -> Context:
     """Propose a state for a flow run; raises FlowRun.DoesNotExist for an unknown run.
 
-    `created` is the run itself when the caller has just inserted it in its transaction: no
-    one else can see it yet and it has no states, so it is not read back, and no savepoint is
-    needed (if the state cannot be written, the caller's transaction, which created the run,
-    fails with it).
+    `created` is a new run, not yet stored, that the caller creates in its transaction: it has
+    no states, so there is nothing to read, and it is inserted once, after its first state,
+    with that state's columns (the state row's reference to it is checked at commit). No
+    savepoint is needed: if the state cannot be written, the caller's transaction fails.
     """
     with transaction.atomic(savepoint=created is None):
         if created is not None:
             run = created
-            rows.remember(run)  # as inserted: the state's bookkeeping then writes only what it changes
         else:
             # With the newest of its states' times, which tells whether a proposed time can
             # collide with one of them (EnsureStateTimestampIsUnique) without asking again.
@@ -107,7 +110,7 @@ def set_flow_run_state(
         )
         rules = policies.MINIMAL_FLOW_POLICY if force else (policy or policies.CORE_FLOW_POLICY)
         _orchestrate(ctx, [*rules, *policies.FLOW_BOOKKEEPING], _write_flow_state)
-        _save(run)
+        _save(run, new=created is not None)
         if ctx.wrote_state:
             signals.flow_run_states_written.send(sender=FlowRun, states=[(run, run.state)])
     return ctx

@@ -1,0 +1,45 @@
+"""POST /flow_runs/ writes a run once, with its first state, and keeps nothing of a lost race."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from events.models import Event
+from runs import counts
+from runs.api import flow_runs as flow_runs_api
+from runs.models import FlowRun, FlowRunState
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_new_run_is_inserted_once_with_its_first_state_columns(api, flow):
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post("/flow_runs/", {"flow_id": str(flow.pk), "state": {"type": "PENDING"}})
+    assert response.status_code == 201, response.json_body
+    writes = [q["sql"].split(" (")[0] for q in queries.captured_queries if '"runs_flowrun"' in q["sql"].split(" (")[0]]
+    assert writes == ['INSERT INTO "runs_flowrun"']
+    run = FlowRun.objects.select_related("state").get(pk=response.json_body["id"])
+    assert (run.state_type, run.state_name) == ("PENDING", "Pending")
+    assert run.state.flow_run_id == run.pk
+    assert run.state_timestamp == run.state.timestamp
+    assert counts.flow_runs_by_type(["PENDING"]) == 1
+
+
+def test_a_run_made_meanwhile_with_the_same_idempotency_key_is_the_answer(api, flow, monkeypatch):
+    def another_request_wins():
+        # Called while this request builds its run, after it found no run with the key: the
+        # other request's run is in the database first.
+        FlowRun.objects.create(flow=flow, name="winner", idempotency_key="nightly")
+        return "loser"
+
+    monkeypatch.setattr(flow_runs_api, "run_name", another_request_wins)
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post("/flow_runs/", {"flow_id": str(flow.pk), "idempotency_key": "nightly"})
+    assert response.status_code == 200, response.json_body
+    assert response.json_body["name"] == "winner"
+    assert any(q["sql"].startswith('INSERT INTO "runs_flowrunstate"') for q in queries.captured_queries)
+    assert list(FlowRun.objects.values_list("name", flat=True)) == ["winner"]
+    assert not FlowRunState.objects.exists()
+    assert not Event.objects.filter(event__startswith="prefect.flow-run.").exists()
