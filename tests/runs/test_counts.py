@@ -149,3 +149,10 @@ def test_the_count_endpoint_uses_the_counts_only_for_state_type_filters(api, flo
     by_name = {"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}, "name": {"any_": ["nightly"]}}}
     assert api.post("flow_runs/count", by_name).json_body == 1
     assert api.post("flow_runs/count", {"flow_runs": {"nme": {}}}).status_code == 422
+
+
+def test_a_state_type_count_with_a_key_no_filter_knows_is_refused_before_the_counts_answer(api):
+    body = {"flow_runs": {"state": {"type": {"any_": ["COMPLETED"], "sometimes": None}}}}
+    response = api.post("flow_runs/count", body)
+    assert response.status_code == 422
+    assert response.json_body["exception_detail"][0]["loc"] == ["body", "flow_runs", "state", "type", "sometimes"]
