@@ -107,8 +107,22 @@ def flow_runs_by_type(state_types: Iterable[str] | None = None) -> int:
         return int(cursor.fetchone()[0])
 
 
+# Rows removed by one fold past which PostgreSQL's table is vacuumed at once: a count reads
+# every page of it, dead rows' pages included, until autovacuum comes round (up to a minute,
+# after a burst that wrote tens of thousands of rows).
+VACUUM_AFTER = 1_000
+
+
 def fold() -> int:
     """Replace the rows of each state type by one with their sum; returns the rows removed."""
+    removed = _fold()
+    if removed >= VACUUM_AFTER and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM {TABLE}")
+    return removed
+
+
+def _fold() -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # One statement: rows other transactions add meanwhile are neither deleted nor summed,

@@ -156,3 +156,17 @@ def test_a_state_type_count_with_a_key_no_filter_knows_is_refused_before_the_cou
     response = api.post("flow_runs/count", body)
     assert response.status_code == 422
     assert response.json_body["exception_detail"][0]["loc"] == ["body", "flow_runs", "state", "type", "sometimes"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only")
+def test_a_large_fold_vacuums_the_table_on_postgresql(monkeypatch):
+    FlowRunCount.objects.bulk_create([FlowRunCount(state_type="COMPLETED", delta=1) for _ in range(5)])
+    monkeypatch.setattr(counts, "VACUUM_AFTER", 4)
+
+    assert counts.fold() == 4
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = %s", [counts.TABLE])
+        assert cursor.fetchone()[0] >= 1
+    assert counts.flow_runs_by_type(["COMPLETED"]) == 5
