@@ -39,7 +39,7 @@ class OneTripASGIHandler(ASGIHandler):
         super().__init__()
         self.load_middleware(is_async=False)
         self.executor = ThreadPoolExecutor(
-            max_workers=max(1, settings.ORCHESTRATOR["SERVER_THREADS"]), thread_name_prefix="request"
+            max_workers=settings.ORCHESTRATOR["SERVER_THREADS"], thread_name_prefix="request"
         )
 
     async def handle(self, scope, receive, send):

@@ -156,3 +156,21 @@ def test_the_pool_settings_are_read_under_prefects_names(tmp_path):
     values = config.resolve(environ, dotenv=tmp_path / "none.env")
     assert values["PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE"].value == 8
     assert values["PREFECT_SERVER_DATABASE_SQLALCHEMY_MAX_OVERFLOW"].value == 2
+
+
+@pytest.mark.parametrize(
+    ("url", "configured", "threads"),
+    [
+        (None, None, 1),
+        ("postgresql://user@localhost/prefect", None, 4),
+        (None, 3, 3),
+        ("postgresql://user@localhost/prefect", 2, 2),
+    ],
+)
+def test_server_threads_default_to_one_on_sqlite_and_four_on_postgresql(tmp_path, url, configured, threads):
+    assert config.server_threads(configured, config.database_from_url(url, tmp_path)) == threads
+
+
+def test_server_threads_left_empty_in_the_environment_take_the_database_default(tmp_path):
+    env = {"PREFECT_HOME": str(tmp_path), "ORCHESTRATOR_SERVER_THREADS": ""}
+    assert config.resolve(env, dotenv=tmp_path / "none.env")["ORCHESTRATOR_SERVER_THREADS"].value is None
