@@ -25,7 +25,7 @@ from runs.choices import OrchestrationStatus, StateType
 
 from .states import State
 
-NO_STATES = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+NO_STATES = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 ALL_STATES: frozenset[str | None] = frozenset({*StateType.values, None})
 

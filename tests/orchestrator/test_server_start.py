@@ -32,4 +32,3 @@ def test_start_up_objects_are_set_aside_from_the_collector_before_serving(monkey
     finally:
         gc.unfreeze()
     assert seen["frozen"] > 10_000  # the modules, settings and URL patterns of a loaded server
-
