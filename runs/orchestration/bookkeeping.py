@@ -11,11 +11,11 @@ class EnsureStateTimestampIsUnique(Transform):
     """A run's states are ordered by time, so no two may share a timestamp."""
 
     def before(self, ctx: Context) -> None:
-        if self.nothing_to_write or ctx.new_run:  # a new run has no states to collide with
+        if self.nothing_to_write:
             return
         stamp = ctx.proposed.timestamp
         if ctx.states_until is not None and stamp > ctx.states_until:
-            return  # later than every state the run has (the usual case)
+            return  # later than every state the run has (the usual case), or it has none
         from orchestrator.lib import rows
         from runs.models import FlowRunState
 

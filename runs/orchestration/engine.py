@@ -105,8 +105,7 @@ def set_flow_run_state(
             proposed=proposed,
             kind="flow",
             parameters=parameters or {},
-            new_run=created is not None,
-            states_until=NO_STATES if created is not None else run.states__timestamp__max or NO_STATES,
+            states_until=NO_STATES if created is not None else (run.states__timestamp__max or NO_STATES),
         )
         rules = policies.MINIMAL_FLOW_POLICY if force else (policy or policies.CORE_FLOW_POLICY)
         _orchestrate(ctx, [*rules, *policies.FLOW_BOOKKEEPING], _write_flow_state)

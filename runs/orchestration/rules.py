@@ -47,9 +47,8 @@ class Context:
     status: str = OrchestrationStatus.ACCEPT
     details: dict[str, Any] = field(default_factory=lambda: {"type": "accept_details"})
     wrote_state: bool = False
-    new_run: bool = False  # created in this transaction: it has no states yet
     # The newest timestamp among the run's states when the engine read it (NO_STATES: it has
-    # none); None when not read.
+    # none, as a run created in this transaction); None when not read.
     states_until: dt.datetime | None = None
 
     @property
