@@ -19,7 +19,6 @@ import datetime as dt
 import email.utils
 import ipaddress
 import socket
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -30,37 +29,11 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from orchestrator.version import ORCHESTRATOR_VERSION
 
+from .outcomes import Outcome, TransportError
+
 USER_AGENT = f"Orchestrator/{ORCHESTRATOR_VERSION} notifications"
 EXCERPT_BYTES = 2000
 MAX_REDIRECTS = 3
-
-
-class TransportError(Exception):
-    """A send that did not succeed. `permanent` errors are not retried."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        permanent: bool,
-        status_code: int | None = None,
-        retry_after: float | None = None,
-        excerpt: str | None = None,
-    ):
-        super().__init__(message)
-        self.message = message
-        self.permanent = permanent
-        self.status_code = status_code
-        self.retry_after = retry_after
-        self.excerpt = excerpt
-
-
-@dataclass
-class Outcome:
-    """A successful answer."""
-
-    status_code: int | None
-    excerpt: str | None = None
 
 
 # -- private addresses ------------------------------------------------------------------------

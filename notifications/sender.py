@@ -33,8 +33,8 @@ from blocks.crypto import DecryptionError
 
 from . import transports
 from .choices import AttemptOutcome, DeliveryStatus
-from .http import TransportError
 from .models import Delivery, DeliveryAttempt, NotificationPolicy
+from .outcomes import TransportError
 
 logger = logging.getLogger("orchestrator.notifications")
 

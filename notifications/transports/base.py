@@ -14,8 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 
-from .. import http
-from ..http import Outcome, TransportError
+from ..outcomes import Outcome, TransportError
 
 # The sender's name Prefect's notification blocks give services (Slack footer, Opsgenie
 # source, PagerDuty client, webhook User-Agent); kept so rules receivers wrote for Prefect's
@@ -55,6 +54,8 @@ class HttpCall:
     allow_private: bool = True
 
     def send(self) -> Outcome:
+        from .. import http  # loads `requests`, which only a process that sends needs
+
         return http.request(
             self.method,
             self.url,
