@@ -16,8 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator import lean
+
 
 def server_class() -> type:
+    # Twisted loads pyOpenSSL (and with it much of `cryptography`) for TLS connections, which
+    # the server never makes: about 5 MB per process (anonymous memory 66.4 -> 61.9 MB).
+    lean.import_without("daphne.server", ("OpenSSL",))
     from daphne.http_protocol import WebRequest
     from daphne.server import Server
 
