@@ -258,6 +258,12 @@ SETTINGS: tuple[Setting, ...] = (
         help="How often the changes behind counts of runs by state are folded together.",
     ),
     Setting(
+        "ORCHESTRATOR_SERVICES_TABLE_STATISTICS_LOOP_SECONDS",
+        15.0,
+        _float,
+        help="How often PostgreSQL tables that autovacuum leaves unanalyzed are checked and analyzed.",
+    ),
+    Setting(
         "PREFECT_SERVER_SERVICES_EVENT_RETENTION_ENABLED",
         True,
         _bool,

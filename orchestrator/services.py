@@ -95,3 +95,22 @@ class ServiceRunner:
         deadline = time.monotonic() + timeout
         for thread in self.threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+
+
+class RefreshTableStatistics(Service):
+    """Analyzes the tables PostgreSQL's autovacuum leaves stale (orchestrator.database), so
+    that queries keep good plans where autovacuum is off."""
+
+    name = "table_statistics"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.enabled = self.enabled and settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+    def run_once(self) -> list[str]:
+        from orchestrator import database
+
+        return database.analyze_stale_tables()
+
+
+SERVICES = [RefreshTableStatistics]

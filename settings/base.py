@@ -190,6 +190,10 @@ ORCHESTRATOR = {
             "enabled": True,
             "loop_seconds": conf("ORCHESTRATOR_SERVICES_RUN_COUNTS_LOOP_SECONDS"),
         },
+        "table_statistics": {
+            "enabled": True,
+            "loop_seconds": conf("ORCHESTRATOR_SERVICES_TABLE_STATISTICS_LOOP_SECONDS"),
+        },
         "event_retention": {
             "enabled": conf("PREFECT_SERVER_SERVICES_EVENT_RETENTION_ENABLED"),
             "loop_seconds": conf("PREFECT_SERVER_SERVICES_EVENT_RETENTION_LOOP_SECONDS"),
