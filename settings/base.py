@@ -78,11 +78,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "orchestrator.middleware.ApiBasicAuthMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "orchestrator.middleware.DashboardSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "orchestrator.middleware.ApiCsrfExemptMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "orchestrator.middleware.DashboardCsrfViewMiddleware",
+    "orchestrator.middleware.DashboardAuthenticationMiddleware",
     "orchestrator.middleware.DashboardMessageMiddleware",
 ]
 
