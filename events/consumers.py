@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from orchestrator.api.filters import FilterError
 from orchestrator.channels import join, leave
-from orchestrator.sockets import PROTOCOL_ERROR, PrefectSocket
+from orchestrator.sockets import NO_CHANNEL_LAYER, PROTOCOL_ERROR, PrefectSocket
 
 from .filters import EventFilter
 from .ingest import ingestor
@@ -26,6 +26,8 @@ BACKFILL_PAGE = 250
 
 class EventsInConsumer(PrefectSocket):
     """One JSON event per text frame, nothing sent back; events are stored in batches."""
+
+    channel_layer_alias = NO_CHANNEL_LAYER
 
     async def on_message(self, message: Any, raw: str) -> None:
         try:

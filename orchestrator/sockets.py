@@ -20,6 +20,11 @@ logger = logging.getLogger("orchestrator.sockets")
 POLICY_VIOLATION = 1008
 PROTOCOL_ERROR = 1002
 
+# For consumers that join no group: channels then gives them no channel layer. Asking for one
+# would load the Redis client (about 7 MB a process) in every process an SDK sends events to or
+# a worker knocks on, though only subscribers need it.
+NO_CHANNEL_LAYER = None
+
 
 class PrefectSocket(AsyncWebsocketConsumer):
     authenticated = False
@@ -68,6 +73,8 @@ class PrefectSocket(AsyncWebsocketConsumer):
 class RefuseSocket(AsyncWebsocketConsumer):
     """A websocket we do not offer; closing before accepting answers the upgrade with 403,
     which makes the Prefect worker fall back to its REST heartbeat."""
+
+    channel_layer_alias = NO_CHANNEL_LAYER
 
     async def connect(self):
         await self.close()

@@ -7,8 +7,11 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from channels.layers import get_channel_layer
 
+from events.consumers import EventsInConsumer, EventsOutConsumer
 from orchestrator import channels
+from orchestrator.sockets import RefuseSocket
 from orchestrator.workers import LoadBoard
 
 
@@ -83,3 +86,10 @@ def test_with_a_shared_board_and_nobody_listening_the_channel_layer_is_never_bui
     monkeypatch.setattr(channels, "get_channel_layer", build_layer)
     channels.broadcast("flow-run.0191e0b2-0000-7000-8000-000000000001", {"type": "state"})
     assert not channels.may_listen("events")
+
+
+@pytest.mark.parametrize("consumer", [EventsInConsumer, RefuseSocket])
+def test_a_socket_that_joins_no_group_asks_for_no_channel_layer(consumer):
+    """Getting one would load the Redis client in every process an SDK sends events to."""
+    assert get_channel_layer(consumer.channel_layer_alias) is None
+    assert get_channel_layer(EventsOutConsumer.channel_layer_alias) is not None
