@@ -67,9 +67,9 @@ def _table_names() -> list[str]:
     return connection.introspection.table_names()
 
 
-# Tables of the server's schema that changed by more than autovacuum's own analyze threshold
-# (50 rows plus a tenth of the table, or the table's own settings) since they were last
-# analyzed, and that autovacuum will not analyze: it is off for the server or for the table.
+# Tables of the server's schema that changed by more than autovacuum's server-wide analyze
+# threshold (by default 50 rows plus a tenth of the table) since they were last analyzed, and
+# that autovacuum will not analyze: it is off for the server or for the table.
 # A table never analyzed has reltuples -1, so it qualifies after its first 50 changes.
 STALE_TABLES_AUTOVACUUM_SKIPS = """
     SELECT s.relname
