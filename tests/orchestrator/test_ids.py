@@ -36,3 +36,19 @@ def test_an_id_is_version_7_and_starts_with_the_current_millisecond():
     assert made.version == 7
     assert made.variant == uuid.RFC_4122
     assert before <= made.int >> 80 <= after + 1
+
+
+def test_a_forked_child_draws_other_random_bits_than_its_parent():
+    import os
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: send its id's random bits, then leave at once
+        os.write(write, (uuid7().int & (2**62 - 1)).to_bytes(8, "big"))
+        os._exit(0)
+    os.close(write)
+    parent_bits = uuid7().int & (2**62 - 1)
+    child_bits = int.from_bytes(os.read(read, 8), "big")
+    os.waitpid(pid, 0)
+    os.close(read)
+    assert child_bits != parent_bits
