@@ -74,6 +74,20 @@ class OneTripASGIHandler(ASGIHandler):
             response.close()
         return response
 
+    @staticmethod
+    def response_start(response) -> dict:
+        """The ASGI message that starts `response`: its status and headers, cookies included,
+        encoded as the stock send_response encodes them."""
+        headers = [
+            (
+                header.encode("ascii") if isinstance(header, str) else bytes(header),
+                value.encode("latin1") if isinstance(value, str) else bytes(value),
+            )
+            for header, value in response.items()
+        ]
+        headers.extend((b"Set-Cookie", c.output(header="").encode("ascii").strip()) for c in response.cookies.values())
+        return {"type": "http.response.start", "status": response.status_code, "headers": headers}
+
 
 django_app = OneTripASGIHandler()
 
@@ -83,9 +97,10 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 from orchestrator.channels import bind_loop  # noqa: E402
 from orchestrator.routing import websocket_urlpatterns  # noqa: E402
 
+static_files = ASGIStaticFilesHandler(django_app)
 router = ProtocolTypeRouter(
     {
-        "http": ASGIStaticFilesHandler(django_app),
+        "http": static_files,
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )
@@ -95,3 +110,9 @@ async def application(scope, receive, send):
     # Broadcasts from request threads and services are handed to this loop.
     bind_loop(asyncio.get_running_loop())
     return await router(scope, receive, send)
+
+
+def answered_on_pool(scope) -> bool:
+    """Whether the server may hand this request straight to django_app.respond (see
+    orchestrator.serving): any HTTP request but a static file's."""
+    return scope["type"] == "http" and not scope["path"].startswith(static_files.base_url.path)

@@ -8,15 +8,89 @@ Two changes to how Daphne (Twisted) takes requests:
   paths that was about 8 % of a server process's CPU.
 - No Twisted access log. Daphne sends Twisted's log nowhere, yet Twisted formatted a
   combined-log line for every request (about 3 % of the CPU) before dropping it.
+- A plain HTTP request (anything but a websocket or a static file) skips the ASGI plumbing:
+  no asyncio task, queue or ASGI messages per request. Its body is handed to a PoolAnswer,
+  which answers it on the Django handler's thread pool and gives the response to Daphne's
+  request on the reactor. The ASGI application still serves websockets and static files.
 - With several worker processes, the listening port is handed to the Balancer
   (orchestrator.workers), which spreads connections over the processes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import tempfile
+from functools import partial
 from typing import Any
 
+from django.conf import settings
+
 from orchestrator import lean
+
+logger = logging.getLogger("orchestrator.server")
+
+
+class PoolAnswer:
+    """A plain HTTP request's application, as Daphne sees it: Daphne puts the request's body
+    here as it would on an application's input queue; with the last chunk the request is
+    answered on the Django handler's pool (OneTripASGIHandler.respond), and the response is
+    written through Daphne's request on the reactor. `done` stands for the application
+    instance in Daphne's bookkeeping (its checker reaps it; shutdown waits for it)."""
+
+    def __init__(self, handler, server, protocol, scope: dict[str, Any], loop: asyncio.AbstractEventLoop):
+        self.handler = handler
+        self.server = server
+        self.protocol = protocol
+        self.scope = scope
+        self.loop = loop
+        self.done = loop.create_future()
+        self.body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b")
+
+    def put_nowait(self, message: dict[str, Any]) -> None:
+        # After the answer, Daphne also puts an http.disconnect here: nothing listens for it.
+        if message["type"] != "http.request" or self.body.closed:
+            return
+        self.body.write(message.get("body", b""))
+        if not message.get("more_body", False):
+            self.body.seek(0)
+            self.handler.executor.submit(self.answer)
+
+    def answer(self) -> None:
+        """On a pool thread: the response, handed back to the reactor."""
+        try:
+            outcome = self.handler.respond(self.scope, self.body)
+        except Exception as exc:  # noqa: BLE001 - reported on the reactor, as Daphne would
+            outcome = exc
+        self.loop.call_soon_threadsafe(self.reply, outcome)
+
+    def reply(self, outcome) -> None:
+        """On the reactor: write the response (or a 500 for an exception Django let out)."""
+        if isinstance(outcome, Exception):
+            self.body.close()
+            logger.error("Exception inside application: %s", outcome, exc_info=outcome)
+            self.protocol.handle_exception(outcome)
+            self.finish()
+        elif outcome.streaming:
+            asyncio.ensure_future(self.stream(outcome))
+        else:
+            self.body.close()
+            self.protocol.handle_reply(self.handler.response_start(outcome))
+            self.protocol.handle_reply({"type": "http.response.body", "body": outcome.content})
+            self.finish()
+
+    async def stream(self, response) -> None:
+        """A streaming response (a log download) goes out as the stock handler sends it."""
+        try:
+            await self.handler.send_response(response, partial(self.server.handle_reply, self.protocol))
+        finally:
+            self.body.close()
+            await self.loop.run_in_executor(self.handler.executor, response.close)
+            self.finish()
+
+    def finish(self) -> None:
+        if not self.done.done():  # Daphne cancels it when the server stops
+            self.done.set_result(None)
 
 
 def server_class() -> type:
@@ -38,10 +112,34 @@ def server_class() -> type:
         def _parsePOSTFormSubmission(self, value: bool) -> None:  # noqa: N802
             pass
 
+    from orchestrator.asgi import answered_on_pool, django_app
+    from orchestrator.channels import bind_loop
+
     class OrchestratorServer(Server):
         def __init__(self, *args: Any, balancer: Any = None, **kwargs: Any):
             super().__init__(*args, **kwargs)
             self.balancer = balancer
+
+        def create_application(self, protocol, scope):
+            if not answered_on_pool(scope):
+                return super().create_application(protocol, scope)
+            details = self.connections.get(protocol)
+            if details is None:
+                return None
+            answer = PoolAnswer(django_app, self, protocol, scope, asyncio.get_running_loop())
+            details["application_instance"] = answer.done
+            return answer
+
+        def run(self) -> None:
+            from twisted.internet import reactor
+
+            reactor.callLater(0, self.adopt_loop)
+            super().run()
+
+        def adopt_loop(self) -> None:
+            """On the running loop (Daphne's own, not asyncio's current one): broadcasts from
+            request threads are handed to it."""
+            bind_loop(asyncio.get_running_loop())
 
         def listen_success(self, port) -> None:
             super().listen_success(port)
