@@ -11,7 +11,7 @@ from django.utils import timezone
 from orchestrator.lib import rows
 from runs.orchestration.states import State
 
-from .store import record
+from .store import record_emitted
 
 TRUNCATE_MESSAGES_AT = 100_000
 TIGHT_TIMING = dt.timedelta(minutes=5)
@@ -129,4 +129,4 @@ def emit_flow_run_state_change(run, initial: State | None, validated: State) -> 
         "follows": follows,
         "received": timezone.now(),
     }
-    record([event])
+    record_emitted([event])

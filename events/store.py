@@ -3,11 +3,22 @@
 `record()` writes events in the caller's transaction, so an event exists exactly when the
 change it describes was committed; subscribers of /api/events/out hear about them only after
 that commit.
+
+The events the server emits about its own changes (a run's state changed) go through
+`record_emitted()`. In a process without a server, they are written in the change's
+transaction. In a serving process (`orchestrator server start`) they are handed, once the
+change commits, to the process's event writer (events.ingest), which writes whatever has
+gathered in one transaction, as Prefect's server does with its event persister. A state change
+then writes one row and the run's columns, not also an event and its resource rows: on SQLite,
+where writers take turns, that is about a fifth of each turn. The event is stored a few
+milliseconds after the change, and is lost only if the process dies in between.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -40,6 +51,25 @@ EVENT_FIELDS = (
     "follows",
 )
 RESOURCE_FIELDS = ("event", "occurred", "resource_id", "resource_role", "resource")
+
+
+# Set in a serving process (events.ingest.write_emitted_events_here): takes a committed change's
+# events to the process's event writer.
+_hand_off: Callable[[list[dict[str, Any]]], None] | None = None
+
+
+def hand_emitted_events_to(hand_off: Callable[[list[dict[str, Any]]], None] | None) -> None:
+    global _hand_off
+    _hand_off = hand_off
+
+
+def record_emitted(events: list[dict[str, Any]]) -> None:
+    """Store events the server emits about a change it is making (see the module's note)."""
+    hand_off = _hand_off
+    if hand_off is None:
+        record(events)
+    else:
+        transaction.on_commit(partial(hand_off, events))
 
 
 def record(events: list[dict[str, Any]], *, publish: bool = True) -> list[dict[str, Any]]:

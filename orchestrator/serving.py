@@ -112,6 +112,7 @@ def server_class() -> type:
         def _parsePOSTFormSubmission(self, value: bool) -> None:  # noqa: N802
             pass
 
+    from events.ingest import ingestor, write_emitted_events_here, write_emitted_events_in_place
     from orchestrator.asgi import answered_on_pool, django_app
     from orchestrator.channels import bind_loop
 
@@ -134,12 +135,24 @@ def server_class() -> type:
             from twisted.internet import reactor
 
             reactor.callLater(0, self.adopt_loop)
-            super().run()
+            reactor.addSystemEventTrigger("before", "shutdown", self.write_pending_events)
+            try:
+                super().run()
+            finally:
+                write_emitted_events_in_place()
+
+        def write_pending_events(self):
+            """Before the loop stops, the events emitted so far are written."""
+            from twisted.internet import defer
+
+            return defer.Deferred.fromFuture(asyncio.ensure_future(ingestor().flush()))
 
         def adopt_loop(self) -> None:
             """On the running loop (Daphne's own, not asyncio's current one): broadcasts from
-            request threads are handed to it."""
-            bind_loop(asyncio.get_running_loop())
+            request threads and the events this process emits are handed to it."""
+            loop = asyncio.get_running_loop()
+            bind_loop(loop)
+            write_emitted_events_here()
 
         def listen_success(self, port) -> None:
             super().listen_success(port)

@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from .conftest import ServerProcess, assert_stopped_cleanly, fresh_database, query_database, wait_for
+
 pytestmark = pytest.mark.e2e
 
 
@@ -108,3 +110,54 @@ def test_many_clients_at_once_each_get_their_own_answer(orchestrator_server, ser
     with ThreadPoolExecutor(8) as pool:
         pairs = list(pool.map(fetch, range(80)))
     assert all(asked == answered for asked, answered in pairs)
+
+
+def test_a_state_change_s_event_can_be_read_soon_after_the_change(orchestrator_server, server_api):
+    flow_run_id = create_flow_run(server_api)
+    server_api.post(f"flow_runs/{flow_run_id}/set_state", {"state": {"type": "COMPLETED"}, "force": True})
+
+    def completed_event():
+        found = server_api.post(
+            "events/filter",
+            {
+                "filter": {
+                    "resource": {"id": [f"prefect.flow-run.{flow_run_id}"]},
+                    "event": {"name": ["prefect.flow-run.Completed"]},
+                }
+            },
+        )
+        return found["events"]
+
+    assert wait_for(completed_event, "the Completed event", timeout=5)
+
+
+def test_events_of_changes_made_just_before_ctrl_c_are_all_stored(tmp_path):
+    with fresh_database(tmp_path) as url:
+        server = ServerProcess(tmp_path, url, services=False)
+        try:
+            server.wait_until_healthy()
+            session = requests.Session()
+            api = server.api_url
+            flow = session.post(f"{api}/flows/", json={"name": "stopping"}, timeout=30).json()
+            for i in range(20):
+                run = session.post(
+                    f"{api}/flow_runs/",
+                    json={"flow_id": flow["id"], "name": f"r{i}", "state": {"type": "SCHEDULED"}},
+                    timeout=30,
+                ).json()
+                for state in ("PENDING", "RUNNING"):
+                    answer = session.post(
+                        f"{api}/flow_runs/{run['id']}/set_state", json={"state": {"type": state}}, timeout=30
+                    )
+                    assert answer.json()["status"] == "ACCEPT"
+        except BaseException:
+            server.kill()
+            raise
+        code, output = server.stop()  # at once: the last events are still gathering
+        assert_stopped_cleanly(code, output)
+        states = query_database(url, "SELECT id FROM runs_flowrunstate")
+        events = query_database(url, "SELECT id FROM events_event WHERE event LIKE 'prefect.flow-run.%'")
+        assert len(states) == 60
+        assert sorted(str(row[0]).replace("-", "") for row in events) == sorted(
+            str(row[0]).replace("-", "") for row in states
+        )
