@@ -1,6 +1,6 @@
 """Daphne's server as `orchestrator server start` runs it.
 
-Two changes to how Daphne (Twisted) takes requests:
+What it changes in how Daphne (Twisted) takes requests:
 
 - The request body is handed to Django as it came. Twisted's HTTP request parses the
   Content-Type of every POST through the standard library's email package, to decode HTML form
@@ -14,6 +14,8 @@ Two changes to how Daphne (Twisted) takes requests:
   request on the reactor. The ASGI application still serves websockets and static files.
 - With several worker processes, the listening port is handed to the Balancer
   (orchestrator.workers), which spreads connections over the processes.
+- Its loop is the one request and service threads hand broadcasts and the events of their
+  changes to (events.store); before the loop stops, the events handed over are written.
 """
 
 from __future__ import annotations
