@@ -28,7 +28,7 @@ from runs.logs import log_batches
 from runs.models import Flow, FlowRun, FlowRunInput, Log, TaskRun
 from runs.orchestration import engine
 from runs.orchestration.states import State, iso, state_row_json
-from runs.queries import BucketIndex, estimated_lateness, estimated_run_time
+from runs.queries import BucketIndex, EstimatedLateness, EstimatedRunTime
 
 from .serializers import (
     FlowRunCreateSerializer,
@@ -166,7 +166,7 @@ class FlowRunViewSet(PrefectViewSet):
 
     def lateness(self, request):
         qs = self.filtered(body_of(request))
-        value = qs.aggregate(value=Avg(estimated_lateness(timezone.now())))["value"]
+        value = qs.aggregate(value=Avg(EstimatedLateness(timezone.now())))["value"]
         return Response(value)
 
     def history(self, request):
@@ -441,8 +441,8 @@ def run_history(queryset, body: dict, body_filters: dict) -> list[dict]:
         .values("bucket", "state_type", "state_name")
         .annotate(
             count_runs=Count("*"),
-            sum_estimated_run_time=Sum(estimated_run_time(now)),
-            sum_estimated_lateness=Sum(estimated_lateness(now)),
+            sum_estimated_run_time=Sum(EstimatedRunTime(now)),
+            sum_estimated_lateness=Sum(EstimatedLateness(now)),
         )
         .order_by()
     )
