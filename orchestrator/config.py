@@ -261,7 +261,7 @@ SETTINGS: tuple[Setting, ...] = (
         "ORCHESTRATOR_SERVICES_TABLE_STATISTICS_LOOP_SECONDS",
         15.0,
         _float,
-        help="How often PostgreSQL tables that autovacuum leaves unanalyzed are checked and analyzed.",
+        help="How often PostgreSQL tables that autovacuum leaves alone are checked, and vacuumed and analyzed.",
     ),
     Setting(
         "PREFECT_SERVER_SERVICES_EVENT_RETENTION_ENABLED",
