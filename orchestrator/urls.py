@@ -5,7 +5,7 @@ from django.urls import include, path, re_path
 from orchestrator import settings_views
 from orchestrator.api import browsable, root, ui
 from orchestrator.api.errors import json_not_found
-from orchestrator.api.routes import by_first_segment, slashed
+from orchestrator.api.routes import FirstSegmentResolver, by_first_segment, slashed
 
 api_patterns = [
     path("", browsable.api_root, name="api-root"),
@@ -37,7 +37,7 @@ api_patterns = [
 ]
 
 urlpatterns = [
-    path("api/", include(by_first_segment(api_patterns))),
+    path("api/", include([FirstSegmentResolver(by_first_segment(api_patterns))])),
     re_path(r"^api$", json_not_found),
     path("", include("artifacts.views_urls")),
     path("", include("variables.views_urls")),

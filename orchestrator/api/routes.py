@@ -74,6 +74,43 @@ def by_first_segment(patterns: list) -> list:
     return [path(f"{item[0]}/", include(item[1])) if isinstance(item, tuple) else item for item in result]
 
 
+class FirstSegmentResolver(URLResolver):
+    """Routes (as `by_first_segment` groups them) resolved through only those that a path's
+    first segment lets match: the plain-text segment includes are looked up by name, the
+    others tried in order as before.
+
+    Django's resolver tries each include in turn, and an include that does not match raises
+    and catches a miss: resolving `flow_runs/count` went past a dozen groups first and took a
+    quarter of the handler's time for a count. For each segment there is one resolver over
+    that segment's includes and every route that is not such an include, in their order, so a
+    path resolves to what it did."""
+
+    def __init__(self, patterns: list):
+        super().__init__(RoutePattern(""), patterns)
+        segments = {_include_segment(pattern) for pattern in patterns} - {None}
+        self._by_segment = {
+            segment: URLResolver(RoutePattern(""), [p for p in patterns if _include_segment(p) in (None, segment)])
+            for segment in segments
+        }
+        self._others = URLResolver(RoutePattern(""), [p for p in patterns if _include_segment(p) is None])
+
+    def resolve(self, path):
+        path = str(path)
+        return self._by_segment.get(path.partition("/")[0], self._others).resolve(path)
+
+
+def _include_segment(pattern) -> str | None:
+    """The segment an include mounted at plain text and one slash (`flow_runs/`) needs a path
+    to start with; None for any other route."""
+    if not isinstance(pattern, URLResolver) or not isinstance(pattern.pattern, RoutePattern):
+        return None
+    route = str(pattern.pattern)
+    segment, slash, rest = route.partition("/")
+    if not slash or rest or not segment or "<" in segment:
+        return None
+    return segment
+
+
 def _opened(patterns: list):
     """The patterns, with include()s mounted at "" replaced by what they include."""
     for pattern in patterns:
