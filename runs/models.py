@@ -147,11 +147,18 @@ class RunModel(PrefectModel):
         return 0.0
 
 
+# Every index on a run or state table is written by every state change (or insert) that
+# touches its columns. The foreign keys below have no index of their own: a run's reference to
+# its current state is only ever followed, never searched for, and the other references are the
+# first column of an index or unique constraint that answers the same lookups.
+
+
 class FlowRun(RunModel):
-    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="runs")
+    # Searched through flow_run_flow_expected (flow, -expected_start_time).
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="runs", db_index=False)
     # The current state; always one of this run's own states.
     state = models.ForeignKey(
-        "FlowRunState", null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+        "FlowRunState", null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
     )
     flow_version = models.CharField(max_length=255, null=True)
     parameters = JSONField(default=empty_dict)
@@ -217,16 +224,19 @@ class FlowRun(RunModel):
 
 
 class FlowRunState(StateModel):
-    flow_run = models.ForeignKey(FlowRun, on_delete=models.CASCADE, related_name="states")
+    # Searched through flow_run_state_unique_time (flow_run, timestamp).
+    flow_run = models.ForeignKey(FlowRun, on_delete=models.CASCADE, related_name="states", db_index=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["flow_run", "timestamp"], name="flow_run_state_unique_time")]
 
 
 class TaskRun(RunModel):
-    flow_run = models.ForeignKey(FlowRun, null=True, on_delete=models.CASCADE, related_name="task_runs")
+    # Searched through task_run_natural_key (flow_run, task_key, dynamic_key) and
+    # task_run_flow_run_expected (flow_run, expected_start_time).
+    flow_run = models.ForeignKey(FlowRun, null=True, on_delete=models.CASCADE, related_name="task_runs", db_index=False)
     state = models.ForeignKey(
-        "TaskRunState", null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+        "TaskRunState", null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
     )
     task_key = models.CharField(max_length=2000)
     dynamic_key = models.CharField(max_length=2000)
@@ -257,7 +267,8 @@ class TaskRun(RunModel):
 
 
 class TaskRunState(StateModel):
-    task_run = models.ForeignKey(TaskRun, on_delete=models.CASCADE, related_name="states")
+    # Searched through task_run_state_time (task_run, timestamp).
+    task_run = models.ForeignKey(TaskRun, on_delete=models.CASCADE, related_name="states", db_index=False)
 
     class Meta:
         indexes = [models.Index(fields=["task_run", "timestamp"], name="task_run_state_time")]
