@@ -253,13 +253,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS", 5.0, _float),
     Setting(
         "ORCHESTRATOR_SERVICES_RUN_COUNTS_LOOP_SECONDS",
-        10.0,
+        1.0,
         _float,
-        help="How often the changes behind counts of runs by state are folded together.",
+        help="How often the changes behind counts of runs by state are checked, and folded together once there are more than 100.",
     ),
     Setting(
         "ORCHESTRATOR_SERVICES_TABLE_STATISTICS_LOOP_SECONDS",
-        15.0,
+        2.0,
         _float,
         help="How often PostgreSQL tables that autovacuum leaves alone are checked, and vacuumed and analyzed.",
     ),

@@ -76,14 +76,19 @@ class FailExpiredPauses(Service):
 
 class FoldRunCounts(Service):
     """Folds the changes written for counts of runs by state type into one row per type
-    (runs.counts), so that a count adds up a handful of rows however busy the server is."""
+    (runs.counts), so that a count adds up a handful of rows however busy the server is.
+
+    It looks every second and folds once there are more than counts.FOLD_PAST rows. Folding
+    every ten seconds, a burst of 10,000 new runs (the bench's reads database, seeded through
+    the API) left a count summing up to 10,000 rows for up to ten seconds: 1.7 ms instead of
+    1.0 ms through the API."""
 
     name = "run_counts"
 
     def run_once(self) -> int:
         from . import counts
 
-        return counts.fold()
+        return counts.fold() if counts.worth_folding() else 0
 
 
 SERVICES = [MarkLateRuns, FailExpiredPauses, FoldRunCounts]

@@ -9,6 +9,7 @@ from runs import counts
 from runs.choices import StateType
 from runs.models import Flow, FlowRun, FlowRunCount
 from runs.orchestration import engine
+from runs.services import FoldRunCounts
 from tests.runs.helpers import flow_run_in, state
 
 pytestmark = pytest.mark.django_db
@@ -170,3 +171,17 @@ def test_a_large_fold_vacuums_the_table_on_postgresql(monkeypatch):
         cursor.execute("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = %s", [counts.TABLE])
         assert cursor.fetchone()[0] >= 1
     assert counts.flow_runs_by_type(["COMPLETED"]) == 5
+
+
+def test_the_service_leaves_up_to_a_hundred_rows_and_folds_more(flow):
+    flow_run_in(flow, "COMPLETED")
+    service = FoldRunCounts()
+    up_to = counts.FOLD_PAST - FlowRunCount.objects.count()
+    FlowRunCount.objects.bulk_create([FlowRunCount(state_type="RUNNING", delta=0) for _ in range(up_to)])
+
+    assert service.run_once() == 0
+    assert FlowRunCount.objects.count() == counts.FOLD_PAST
+
+    FlowRunCount.objects.create(state_type="RUNNING", delta=0)
+    assert service.run_once() == counts.FOLD_PAST  # all but one row: COMPLETED's total
+    assert_counts_match_the_runs()
