@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import urllib.parse
 from collections import defaultdict
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Avg, Count, Sum
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -382,6 +383,48 @@ def create_flow_run(data: dict, *, parameters: dict | None = None, extra: dict |
         return run, True
 
 
+# Up to this many intervals, SQLite groups each interval's runs by state on its own (below);
+# past it, the probes of empty intervals would cost more than the one sort saves.
+SQLITE_BUCKETS_ONE_BY_ONE = 60
+
+
+def _history_bucket_by_bucket(filtered, sums: dict, start, step, buckets: int) -> list[dict]:
+    """The history's rows on SQLite: one query per interval, the same statement each time.
+
+    SQLite groups by sorting every row it groups. Grouped by interval and state at once, the
+    sort's key holds the interval computed from each run's time, and the 24-hour history of
+    10,000 runs spent most of its 4.5-5 ms of SQL sorting; grouped by state within one
+    interval's range of the expected-start index, the key is two short strings (3.2-3.6 ms in
+    all). The statement is compiled once, with the interval's bounds as its last two
+    parameters, and run per interval (SQLite keeps it prepared); an interval without runs costs
+    one index probe. The bounds are compared as stored, so a run expected exactly at an
+    interval's start is counted in that interval; the interval computed from julianday() can
+    fall a few microseconds short and count it in the one before."""
+    table = connection.ops.quote_name(filtered.model._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    one = (
+        filtered.extra(
+            where=[f'{table}."expected_start_time" >= %s AND {table}."expected_start_time" < %s'],
+            params=[start, start + step],
+        )
+        .values("state_type", "state_name")
+        .annotate(**sums)
+        .order_by()
+    )
+    sql, params = one.query.sql_with_params()
+    params = list(params)
+    if [adapt(v) if isinstance(v, dt.datetime) else v for v in params[-2:]] != [adapt(start), adapt(start + step)]:
+        raise AssertionError("the interval's bounds are not the statement's last parameters")
+    rows = []
+    with connection.cursor() as cursor:
+        for bucket in range(buckets):
+            low = start + bucket * step
+            cursor.execute(sql, [*params[:-2], adapt(low), adapt(low + step)])
+            names = [column[0] for column in cursor.description]
+            rows.extend({"bucket": bucket, **dict(zip(names, row, strict=True))} for row in cursor.fetchall())
+    return rows
+
+
 def run_history(queryset, body: dict, body_filters: dict) -> list[dict]:
     """Counts of runs by state in consecutive intervals of their expected start time."""
     missing = [k for k in ("history_start", "history_end", "history_interval_seconds") if body.get(k) is None]
@@ -433,19 +476,23 @@ def run_history(queryset, body: dict, body_filters: dict) -> list[dict]:
             body,
         ) from None
     now = timezone.now()
-    qs = queryset.filter(parse_filters(body, body_filters)).filter(
-        expected_start_time__gte=start, expected_start_time__lt=query_end
-    )
-    rows = (
-        qs.annotate(bucket=BucketIndex("expected_start_time", start, interval))
-        .values("bucket", "state_type", "state_name")
-        .annotate(
-            count_runs=Count("*"),
-            sum_estimated_run_time=Sum(EstimatedRunTime(now)),
-            sum_estimated_lateness=Sum(EstimatedLateness(now)),
+    step = timezone.timedelta(seconds=interval)
+    filtered = queryset.filter(parse_filters(body, body_filters))
+    sums = {
+        "count_runs": Count("*"),
+        "sum_estimated_run_time": Sum(EstimatedRunTime(now)),
+        "sum_estimated_lateness": Sum(EstimatedLateness(now)),
+    }
+    if connection.vendor == "sqlite" and buckets <= SQLITE_BUCKETS_ONE_BY_ONE:
+        rows = _history_bucket_by_bucket(filtered, sums, start, step, buckets)
+    else:
+        rows = (
+            filtered.filter(expected_start_time__gte=start, expected_start_time__lt=query_end)
+            .annotate(bucket=BucketIndex("expected_start_time", start, interval))
+            .values("bucket", "state_type", "state_name")
+            .annotate(**sums)
+            .order_by()
         )
-        .order_by()
-    )
     by_bucket = defaultdict(list)
     for row in rows:
         by_bucket[row["bucket"]].append(
@@ -457,7 +504,6 @@ def run_history(queryset, body: dict, body_filters: dict) -> list[dict]:
                 "sum_estimated_lateness": max(0.0, row["sum_estimated_lateness"] or 0.0),
             }
         )
-    step = timezone.timedelta(seconds=interval)
     return [
         {
             "interval_start": iso(start + i * step),
