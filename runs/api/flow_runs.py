@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import urllib.parse
 from collections import defaultdict
@@ -413,14 +412,14 @@ def _history_bucket_by_bucket(filtered, sums: dict, start, step, buckets: int) -
     )
     sql, params = one.query.sql_with_params()
     params = list(params)
-    if [adapt(v) if isinstance(v, dt.datetime) else v for v in params[-2:]] != [adapt(start), adapt(start + step)]:
+    if params[-2:] != [start, start + step]:  # extra()'s parameters come as given
         raise AssertionError("the interval's bounds are not the statement's last parameters")
+    names = ["state_type", "state_name", *sums]  # values() first, then the annotations
     rows = []
     with connection.cursor() as cursor:
         for bucket in range(buckets):
             low = start + bucket * step
             cursor.execute(sql, [*params[:-2], adapt(low), adapt(low + step)])
-            names = [column[0] for column in cursor.description]
             rows.extend({"bucket": bucket, **dict(zip(names, row, strict=True))} for row in cursor.fetchall())
     return rows
 
