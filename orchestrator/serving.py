@@ -2,16 +2,15 @@
 
 What it changes in how Daphne (Twisted) takes requests:
 
-- The request body is handed to Django as it came. Twisted's HTTP request parses the
-  Content-Type of every POST through the standard library's email package, to decode HTML form
-  submissions into arguments Daphne never reads (Django parses bodies itself). On the API's hot
-  paths that was about 8 % of a server process's CPU.
-- No Twisted access log. Daphne sends Twisted's log nowhere, yet Twisted formatted a
-  combined-log line for every request (about 3 % of the CPU) before dropping it.
+- HTTP on each connection is spoken by our own channel (orchestrator.httpchannel) instead of
+  Twisted's HTTP channel and Daphne's request, which cost more of a process's time than the
+  views they served. Earlier, narrower fixes to them (skipping Twisted's form decoding and
+  its access log) are subsumed.
 - A plain HTTP request (anything but a websocket or a static file) skips the ASGI plumbing:
   no asyncio task, queue or ASGI messages per request. Its body is handed to a PoolAnswer,
-  which answers it on the Django handler's thread pool and gives the response to Daphne's
-  request on the reactor. The ASGI application still serves websockets and static files.
+  which answers it on the Django handler's thread pool and writes the response through the
+  channel on the reactor. The ASGI application still serves static files, and websockets
+  are handed to Daphne's websocket protocol.
 - With several worker processes, the listening port is handed to the Balancer
   (orchestrator.workers), which spreads connections over the processes.
 - Its loop is the one request and service threads hand broadcasts and the events of their
@@ -34,29 +33,21 @@ logger = logging.getLogger("orchestrator.server")
 
 
 class PoolAnswer:
-    """A plain HTTP request's application, as Daphne sees it: Daphne puts the request's body
-    here as it would on an application's input queue; with the last chunk the request is
-    answered on the Django handler's pool (OneTripASGIHandler.respond), and the response is
-    written through Daphne's request on the reactor. `done` stands for the application
-    instance in Daphne's bookkeeping (its checker reaps it; shutdown waits for it)."""
+    """A plain HTTP request, answered on the Django handler's pool (OneTripASGIHandler.respond)
+    and written back through its connection's channel (orchestrator.httpchannel) on the
+    reactor."""
 
-    def __init__(self, handler, server, protocol, scope: dict[str, Any], loop: asyncio.AbstractEventLoop):
+    def __init__(self, handler, channel, scope: dict[str, Any], body, loop: asyncio.AbstractEventLoop):
         self.handler = handler
-        self.server = server
-        self.protocol = protocol
+        self.channel = channel
         self.scope = scope
+        self.body = body
         self.loop = loop
-        self.done = loop.create_future()
-        self.body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b")
 
-    def put_nowait(self, message: dict[str, Any]) -> None:
-        # After the answer, Daphne also puts an http.disconnect here: nothing listens for it.
-        if message["type"] != "http.request" or self.body.closed:
-            return
-        self.body.write(message.get("body", b""))
-        if not message.get("more_body", False):
-            self.body.seek(0)
-            self.handler.executor.submit(self.answer)
+    @classmethod
+    def start(cls, handler, channel, scope: dict[str, Any], body) -> None:
+        answer = cls(handler, channel, scope, body, asyncio.get_running_loop())
+        handler.executor.submit(answer.answer)
 
     def answer(self) -> None:
         """On a pool thread: the response, handed back to the reactor."""
@@ -71,67 +62,53 @@ class PoolAnswer:
         if isinstance(outcome, Exception):
             self.body.close()
             logger.error("Exception inside application: %s", outcome, exc_info=outcome)
-            self.protocol.handle_exception(outcome)
-            self.finish()
+            self.channel.handle_exception(outcome)
         elif outcome.streaming:
             asyncio.ensure_future(self.stream(outcome))
         else:
             self.body.close()
-            self.protocol.handle_reply(self.handler.response_start(outcome))
-            self.protocol.handle_reply({"type": "http.response.body", "body": outcome.content})
-            self.finish()
+            self.channel.handle_reply(self.handler.response_start(outcome))
+            self.channel.handle_reply({"type": "http.response.body", "body": outcome.content})
 
     async def stream(self, response) -> None:
         """A streaming response (a log download) goes out as the stock handler sends it."""
+
+        async def send(message: dict[str, Any]) -> None:
+            self.channel.handle_reply(message)
+
         try:
-            await self.handler.send_response(response, partial(self.server.handle_reply, self.protocol))
+            await self.handler.send_response(response, send)
+        except Exception as exc:  # noqa: BLE001 - the connection is closed; the error logged
+            logger.error("Exception while streaming a response: %s", exc, exc_info=exc)
+            self.channel.handle_exception(exc)
         finally:
             self.body.close()
             await self.loop.run_in_executor(self.handler.executor, response.close)
-            self.finish()
 
-    def finish(self) -> None:
-        if not self.done.done():  # Daphne cancels it when the server stops
-            self.done.set_result(None)
+
+def request_body_file():
+    """Where a request's body is kept for Django: in memory up to Django's limit for uploads,
+    then on disk."""
+    return tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b")
 
 
 def server_class() -> type:
     # Twisted loads pyOpenSSL (and with it much of `cryptography`) for TLS connections, which
     # the server never makes: about 5 MB per process (anonymous memory 66.4 -> 61.9 MB).
     lean.import_without("daphne.server", ("OpenSSL",))
-    from daphne.http_protocol import WebRequest
     from daphne.server import Server
-
-    class BodyAsIsRequest(WebRequest):
-        """Daphne's request, without Twisted's form decoding (Twisted reads the flag it is
-        constructed with when the body has arrived; this one always says no)."""
-
-        @property
-        def _parsePOSTFormSubmission(self) -> bool:  # noqa: N802 - Twisted's name
-            return False
-
-        @_parsePOSTFormSubmission.setter
-        def _parsePOSTFormSubmission(self, value: bool) -> None:  # noqa: N802
-            pass
 
     from events.ingest import ingestor, write_emitted_events_here, write_emitted_events_in_place
     from orchestrator.asgi import answered_on_pool, django_app
     from orchestrator.channels import bind_loop
+    from orchestrator.httpchannel import HTTPChannel
+
+    answer_on_pool = partial(PoolAnswer.start, django_app)
 
     class OrchestratorServer(Server):
         def __init__(self, *args: Any, balancer: Any = None, **kwargs: Any):
             super().__init__(*args, **kwargs)
             self.balancer = balancer
-
-        def create_application(self, protocol, scope):
-            if not answered_on_pool(scope):
-                return super().create_application(protocol, scope)
-            details = self.connections.get(protocol)
-            if details is None:
-                return None
-            answer = PoolAnswer(django_app, self, protocol, scope, asyncio.get_running_loop())
-            details["application_instance"] = answer.done
-            return answer
 
         def run(self) -> None:
             from twisted.internet import reactor
@@ -158,17 +135,14 @@ def server_class() -> type:
 
         def listen_success(self, port) -> None:
             super().listen_success(port)
-            # Daphne's factory sets its own request class on each connection it builds.
-            build_protocol = port.factory.buildProtocol
+            # Each connection speaks HTTP through our channel (orchestrator.httpchannel), not
+            # through the Twisted channel Daphne's factory would build.
+            server = self
 
-            def build_with_body_as_is(addr):
-                protocol = build_protocol(addr)
-                if protocol is not None:
-                    protocol.requestFactory = BodyAsIsRequest
-                return protocol
+            def build_channel(addr):
+                return HTTPChannel(server, answer_on_pool, answered_on_pool, request_body_file)
 
-            port.factory.buildProtocol = build_with_body_as_is
-            port.factory.log = lambda request: None
+            port.factory.buildProtocol = build_channel
             if self.balancer is not None:
                 self.balancer.attach(port)
 

@@ -1,14 +1,17 @@
 """How the real server answers over HTTP, whichever way a request takes through it.
 
-Plain HTTP requests are answered on the Django handler's thread pool and written through
-Daphne's request directly (orchestrator.serving.PoolAnswer); static files and websockets go
-through the ASGI application. These run against the session's real server process.
+Each connection speaks HTTP through orchestrator.httpchannel. Plain HTTP requests are answered
+on the Django handler's thread pool (orchestrator.serving.PoolAnswer); static files go through
+the ASGI application, and websockets are handed to Daphne's websocket protocol. These run
+against the session's real server process, some over a raw socket to send what a client
+library would not.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -161,3 +164,136 @@ def test_events_of_changes_made_just_before_ctrl_c_are_all_stored(tmp_path):
         assert sorted(str(row[0]).replace("-", "") for row in events) == sorted(
             str(row[0]).replace("-", "") for row in states
         )
+
+
+# --- HTTP on the wire --------------------------------------------------------------------------
+
+
+def exchange(server, data: bytes, *, until_closed: bool = False, responses: int = 1) -> bytes:
+    """Send raw bytes; read until the server closes the connection, or until `responses`
+    whole responses (each with a Content-Length) have arrived."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(data)
+        received = b""
+        while True:
+            if not until_closed and complete_responses(received) >= responses:
+                return received
+            chunk = sock.recv(65536)
+            if not chunk:
+                return received
+            received += chunk
+
+
+def complete_responses(data: bytes) -> int:
+    count = 0
+    while b"\r\n\r\n" in data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        length = next(
+            (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")),
+            0,
+        )
+        if len(rest) < length:
+            break
+        data = rest[length:]
+        count += 1
+    return count
+
+
+def test_a_chunked_request_body_is_read_whole(orchestrator_server):
+    name = f"chunked-{uuid.uuid4().hex[:8]}"
+    body = json.dumps({"name": name}).encode()
+    connection = http.client.HTTPConnection("127.0.0.1", orchestrator_server.port, timeout=30)
+    try:
+        parts = iter([body[:5], body[5:9], body[9:]])
+        connection.request(
+            "POST", "/api/flows/", body=parts, headers={"Content-Type": "application/json"}, encode_chunked=True
+        )
+        response = connection.getresponse()
+        assert response.status == 201, response.read()
+        assert json.loads(response.read())["name"] == name
+    finally:
+        connection.close()
+
+
+def test_pipelined_requests_are_answered_in_the_order_sent(orchestrator_server, server_api):
+    flow_run_ids = [create_flow_run(server_api) for _ in range(3)]
+    requests_bytes = b"".join(
+        f"GET /api/flow_runs/{flow_run_id} HTTP/1.1\r\nHost: x\r\n\r\n".encode() for flow_run_id in flow_run_ids
+    )
+    received = exchange(orchestrator_server, requests_bytes, responses=3)
+    bodies = [part.split(b"\r\n\r\n", 1)[1] for part in received.split(b"HTTP/1.1 ")[1:]]
+    assert [json.loads(body)["id"] for body in bodies] == flow_run_ids
+
+
+def test_a_head_request_gets_the_headers_without_a_body(orchestrator_server):
+    received = exchange(
+        orchestrator_server, b"HEAD /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", until_closed=True
+    )
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK")
+    assert b"Content-Length: 4" in head
+    assert body == b""
+
+
+def test_an_http_1_0_connection_closes_after_its_answer_unless_kept_alive(orchestrator_server):
+    closed = exchange(orchestrator_server, b"GET /api/health HTTP/1.0\r\n\r\n", until_closed=True)
+    assert closed.startswith(b"HTTP/1.0 200 OK") and closed.endswith(b"\r\n\r\ntrue")
+    kept = exchange(orchestrator_server, b"GET /api/health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" * 2, responses=2)
+    assert kept.count(b"HTTP/1.0 200 OK") == 2
+    assert b"Connection: keep-alive" in kept
+
+
+def test_a_client_that_expects_100_continue_is_told_to_send_its_body(orchestrator_server):
+    name = f"continue-{uuid.uuid4().hex[:8]}"
+    body = json.dumps({"name": name}).encode()
+    head = (
+        f"POST /api/flows/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", orchestrator_server.port), timeout=30) as sock:
+        sock.sendall(head)
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 201 Created")
+    assert json.loads(received.partition(b"\r\n\r\n")[2])["name"] == name
+
+
+@pytest.mark.parametrize(
+    "request_bytes, status",
+    [
+        (b"NONSENSE\r\n\r\n", b"400"),
+        (b"GET /api/health HTTP/1.1\r\nBad Header Name: x\r\n\r\n", b"400"),
+        (b"GET /api/health HTTP/1.1\r\nX-Value: a\x0bb\r\n\r\n", b"400"),
+        (b"POST /api/flows/ HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}", b"400"),
+        (b"POST /api/flows/ HTTP/1.1\r\nContent-Length: two\r\n\r\n{}", b"400"),
+        (b"POST /api/flows/ HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", b"501"),
+        (b"POST /api/flows/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", b"400"),
+        (b"GET /api/health HTTP/2.0\r\n\r\n", b"505"),
+        (b"GET /api/h\xc3\xa9alth HTTP/1.1\r\n\r\n", b"400"),
+        (b"GET /api/health HTTP/1.1\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n", b"431"),
+    ],
+    ids=[
+        "no request line",
+        "header name with spaces",
+        "control byte in a value",
+        "both framings",
+        "non-numeric length",
+        "unknown coding",
+        "bad chunk size",
+        "HTTP/2 over plain text",
+        "non-ASCII path",
+        "oversized head",
+    ],
+)
+def test_a_malformed_request_is_refused_and_its_connection_closed(orchestrator_server, request_bytes, status):
+    received = exchange(orchestrator_server, request_bytes, until_closed=True)
+    assert received.split(b" ")[1] == status, received[:200]
+    assert b"Connection: close" in received
+
+
+def test_the_server_still_answers_after_malformed_requests(orchestrator_server):
+    exchange(orchestrator_server, b"NONSENSE\r\n\r\n", until_closed=True)
+    assert requests.get(f"{orchestrator_server.api_url}/health", timeout=30).json() is True
