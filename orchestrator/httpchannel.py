@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from daphne.utils import HEADER_NAME_RE, parse_x_forwarded_for
+from twisted.internet import tcp
 from twisted.internet.protocol import Protocol
 from twisted.protocols.policies import ProtocolWrapper
 
@@ -463,9 +464,36 @@ class HTTPChannel(Protocol):
             elif body:
                 out.append(body)
         if out:
-            self.transport.writeSequence(out)
+            self._send(b"".join(out))
         if not more:
             self._finish()
+
+    def _send(self, data: bytes) -> None:
+        """Write `data` to the client. Twisted's transport buffers every write and sends it on
+        the loop's next turn, once the socket has been registered for writing (two epoll
+        changes and a turn per response). A socket with nothing queued is sent to at once;
+        what it does not take, or any other case, goes through the transport."""
+        connection = self.transport
+        if isinstance(connection, ProtocolWrapper):
+            connection = connection.transport
+        if (
+            type(connection) is tcp.Server
+            and connection.connected
+            and not connection.disconnecting
+            and not connection._writeDisconnected
+            and not connection._tempDataBuffer
+            and connection.offset == len(connection.dataBuffer)
+        ):
+            try:
+                sent = connection.socket.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                sent = 0  # the transport's own write meets the error and closes the connection
+            if sent == len(data):
+                return
+            data = data[sent:]
+        self.transport.write(data)
 
     def _head_bytes(self, length: int | None) -> bytes:
         status = self.started["status"]
