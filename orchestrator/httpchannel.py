@@ -316,7 +316,7 @@ class HTTPChannel(Protocol):
         path, _, query_string = head.target.partition(b"?")
         if path[:1] != b"/":
             # The absolute form (a proxy's): keep only the path.
-            scheme, sep, rest = path.partition(b"://")
+            _, sep, rest = path.partition(b"://")
             if not sep:
                 raise BadRequest(400, "Invalid request target")
             path = b"/" + rest.partition(b"/")[2]
@@ -406,16 +406,17 @@ class HTTPChannel(Protocol):
         body = body_file.read()
         body_file.close()
         sent_body = False
-        self.disconnect = asyncio.get_running_loop().create_future()
+        # Set when the client goes away (connectionLost), for an application that listens.
+        disconnect = self.disconnect = asyncio.get_running_loop().create_future()
         if self.closed:
-            self.disconnect.set_result(None)
+            disconnect.set_result(None)
 
         async def receive() -> dict[str, Any]:
             nonlocal sent_body
             if not sent_body:
                 sent_body = True
                 return {"type": "http.request", "body": body, "more_body": False}
-            await self.disconnect
+            await disconnect
             return {"type": "http.disconnect"}
 
         async def send(message: dict[str, Any]) -> None:
