@@ -29,6 +29,7 @@ import asyncio
 import logging
 import re
 import time
+import weakref
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any
@@ -46,6 +47,28 @@ MAX_HEAD_BYTES = 64 * 1024
 # Past this much unread input while a request is being answered, stop reading the socket.
 PAUSE_BUFFER_BYTES = 1024 * 1024
 NO_BODY_STATUSES = frozenset({204, 304})
+# A connection silent this long between requests is closed (Twisted's HTTP channel's timeout),
+# so that clients that vanished without closing do not hold connections (and the balancer's
+# count of them) for ever. `close_idle` checks every IDLE_CHECK_SECONDS.
+IDLE_SECONDS = 12 * 60 * 60
+IDLE_CHECK_SECONDS = 60.0
+
+_open_channels: weakref.WeakSet[HTTPChannel] = weakref.WeakSet()
+
+
+def close_idle(now: float | None = None) -> int:
+    """Close the connections idle for more than IDLE_SECONDS (none answering a request);
+    how many were closed."""
+    now = time.monotonic() if now is None else now
+    idle = [
+        channel
+        for channel in list(_open_channels)
+        if not channel.busy and not channel.closed and now - channel.last_seen > IDLE_SECONDS
+    ]
+    for channel in idle:
+        channel.closed = True
+        channel.transport.loseConnection()
+    return len(idle)
 
 
 class BadRequest(Exception):
@@ -197,6 +220,7 @@ class HTTPChannel(Protocol):
         self.closed = False
         self.addresses: tuple[list | None, list | None] | None = None
         self.answered = 0  # responses finished on this connection
+        self.last_seen = time.monotonic()  # when the client last sent, or was last answered
         self._reset()
 
     def _reset(self) -> None:
@@ -214,7 +238,12 @@ class HTTPChannel(Protocol):
 
     # -- Twisted's side ---------------------------------------------------------------
 
+    def connectionMade(self) -> None:  # noqa: N802 - Twisted's name
+        self.last_seen = time.monotonic()
+        _open_channels.add(self)
+
     def dataReceived(self, data: bytes) -> None:  # noqa: N802 - Twisted's name
+        self.last_seen = time.monotonic()
         self.buffer += data
         if self.busy:
             if len(self.buffer) > PAUSE_BUFFER_BYTES and not self.paused:
@@ -225,6 +254,7 @@ class HTTPChannel(Protocol):
 
     def connectionLost(self, reason=None) -> None:  # noqa: N802 - Twisted's name
         self.closed = True
+        _open_channels.discard(self)
         if self.disconnect is not None and not self.disconnect.done():
             self.disconnect.set_result(None)
 
@@ -395,6 +425,7 @@ class HTTPChannel(Protocol):
         replay = self.head.raw + bytes(self.buffer)
         self.buffer.clear()
         self.closed = True  # this channel is done with the connection
+        _open_channels.discard(self)
         if isinstance(transport, ProtocolWrapper):
             transport.wrappedProtocol = protocol
         else:
@@ -555,6 +586,7 @@ class HTTPChannel(Protocol):
 
     def _finish(self) -> None:
         self.answered += 1
+        self.last_seen = time.monotonic()
         if not self.closed and not self.keep_alive:
             self.transport.loseConnection()
             self.closed = True

@@ -101,7 +101,7 @@ def server_class() -> type:
     from events.ingest import ingestor, write_emitted_events_here, write_emitted_events_in_place
     from orchestrator.asgi import answered_on_pool, django_app
     from orchestrator.channels import bind_loop
-    from orchestrator.httpchannel import HTTPChannel
+    from orchestrator.httpchannel import IDLE_CHECK_SECONDS, HTTPChannel, close_idle
 
     answer_on_pool = partial(PoolAnswer.start, django_app)
 
@@ -109,6 +109,7 @@ def server_class() -> type:
         def __init__(self, *args: Any, balancer: Any = None, **kwargs: Any):
             super().__init__(*args, **kwargs)
             self.balancer = balancer
+            self.idle_check = None
 
         def run(self) -> None:
             from twisted.internet import reactor
@@ -143,6 +144,11 @@ def server_class() -> type:
                 return HTTPChannel(server, answer_on_pool, answered_on_pool, request_body_file)
 
             port.factory.buildProtocol = build_channel
+            if self.idle_check is None:
+                from twisted.internet.task import LoopingCall
+
+                self.idle_check = LoopingCall(close_idle)
+                self.idle_check.start(IDLE_CHECK_SECONDS, now=False)
             if self.balancer is not None:
                 self.balancer.attach(port)
 
