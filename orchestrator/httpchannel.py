@@ -144,31 +144,19 @@ class ChunkedBody:
     """Decodes a chunked request body into `out` as it arrives; `feed` returns how many bytes
     of the buffer it used and whether the body is complete."""
 
+    # How long a line of each kind may grow before the body is refused.
+    LONGEST_LINE = {"size": 1024, "crlf": 2, "trailer": MAX_HEAD_BYTES}
+
     def __init__(self, out):
         self.out = out
         self.size = 0
         self.left = 0  # bytes of the current chunk still to come, then its CRLF
         self.state = "size"
 
-    def feed(self, buffer: bytearray, start: int) -> tuple[int, bool]:
-        pos = start
+    def feed(self, buffer: bytearray) -> tuple[int, bool]:
+        pos = 0
         while True:
-            if self.state == "size":
-                end = buffer.find(b"\n", pos)
-                if end < 0:
-                    if len(buffer) - pos > 1024:
-                        raise BadRequest(400, "Malformed chunk size")
-                    return pos, False
-                field = bytes(buffer[pos:end]).rstrip(b"\r").split(b";", 1)[0].strip()
-                try:
-                    self.left = int(field, 16)
-                except ValueError:
-                    raise BadRequest(400, "Malformed chunk size") from None
-                if self.left < 0:
-                    raise BadRequest(400, "Malformed chunk size")
-                pos = end + 1
-                self.state = "data" if self.left else "trailer"
-            elif self.state == "data":
+            if self.state == "data":
                 available = min(self.left, len(buffer) - pos)
                 if available:
                     self.out.write(buffer[pos : pos + available])
@@ -178,26 +166,30 @@ class ChunkedBody:
                 if self.left:
                     return pos, False
                 self.state = "crlf"
+                continue
+            # Every other state reads one line: a chunk's size, the CRLF after its data, or a
+            # trailer field (ignored) up to the empty line that ends the body.
+            end = buffer.find(b"\n", pos)
+            if end < 0:
+                if len(buffer) - pos > self.LONGEST_LINE[self.state]:
+                    raise BadRequest(400, f"Malformed chunked body ({self.state})")
+                return pos, False
+            line = bytes(buffer[pos:end]).rstrip(b"\r")
+            pos = end + 1
+            if self.state == "size":
+                try:
+                    self.left = int(line.split(b";", 1)[0].strip(), 16)
+                except ValueError:
+                    raise BadRequest(400, "Malformed chunk size") from None
+                if self.left < 0:
+                    raise BadRequest(400, "Malformed chunk size")
+                self.state = "data" if self.left else "trailer"
             elif self.state == "crlf":
-                end = buffer.find(b"\n", pos)
-                if end < 0:
-                    if len(buffer) - pos > 2:
-                        raise BadRequest(400, "Malformed chunk")
-                    return pos, False
-                if buffer[pos:end].rstrip(b"\r"):
+                if line:
                     raise BadRequest(400, "Malformed chunk")
-                pos = end + 1
                 self.state = "size"
-            else:  # trailer fields, ignored, up to an empty line
-                end = buffer.find(b"\n", pos)
-                if end < 0:
-                    if len(buffer) - pos > MAX_HEAD_BYTES:
-                        raise BadRequest(400, "Malformed trailer")
-                    return pos, False
-                line = buffer[pos:end].rstrip(b"\r")
-                pos = end + 1
-                if not line:
-                    return pos, True
+            elif not line:  # the trailer's end
+                return pos, True
 
 
 class HTTPChannel(Protocol):
@@ -319,7 +311,7 @@ class HTTPChannel(Protocol):
         """Move what has arrived of the body to its file: True once it is all there. (Kept in
         a file, not in memory: past Django's in-memory limit for uploads it goes to disk.)"""
         if self.chunked is not None:
-            used, done = self.chunked.feed(self.buffer, 0)
+            used, done = self.chunked.feed(self.buffer)
             del self.buffer[:used]
             if done:
                 return True
