@@ -47,6 +47,10 @@ def iso(value: dt.datetime | None) -> str | None:
     """Times as Prefect writes them: UTC with microseconds and a trailing Z."""
     if value is None:
         return None
+    if value.tzinfo is dt.UTC:
+        # What both databases' values and timezone.now() carry: the common case, written
+        # without the conversions below (a page of 50 runs writes about 500 times).
+        return f"{value.isoformat()[:-6]}Z"
     if timezone.is_naive(value):
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
