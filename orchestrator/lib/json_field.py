@@ -44,6 +44,8 @@ def dumps(value: Any) -> bytes | str:
 
 class JSONField(models.JSONField):
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        if value is None:  # SQL NULL (a run without `data`, say): Django's reading gives None too
+            return None
         if isinstance(value, str) and self.decoder is None and LONG_NUMBER.search(value) is None:
             try:
                 return orjson.loads(value)
