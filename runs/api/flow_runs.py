@@ -383,44 +383,61 @@ def create_flow_run(data: dict, *, parameters: dict | None = None, extra: dict |
 
 
 # Up to this many intervals, SQLite groups each interval's runs by state on its own (below);
-# past it, the probes of empty intervals would cost more than the one sort saves.
+# past it, the probes of empty intervals would cost more than the one sort saves. PostgreSQL,
+# which answers every interval in one statement, always does.
 SQLITE_BUCKETS_ONE_BY_ONE = 60
 
 
-def _history_bucket_by_bucket(filtered, sums: dict, start, step, buckets: int) -> list[dict]:
-    """The history's rows on SQLite: one query per interval, the same statement each time.
+def _group_interval_by_interval(buckets: int) -> bool:
+    return connection.vendor != "sqlite" or buckets <= SQLITE_BUCKETS_ONE_BY_ONE
 
-    SQLite groups by sorting every row it groups. Grouped by interval and state at once, the
-    sort's key holds the interval computed from each run's time, and the 24-hour history of
-    10,000 runs spent most of its 4.5-5 ms of SQL sorting; grouped by state within one
-    interval's range of the expected-start index, the key is two short strings (3.2-3.6 ms in
-    all). The statement is compiled once, with the interval's bounds as its last two
-    parameters, and run per interval (SQLite keeps it prepared); an interval without runs costs
-    one index probe. The bounds are compared as stored, so a run expected exactly at an
-    interval's start is counted in that interval; the interval computed from julianday() can
-    fall a few microseconds short and count it in the one before."""
+
+def _history_interval_by_interval(filtered, sums: dict, start, step, buckets: int) -> list[dict]:
+    """The history's rows, each interval's runs grouped by state on their own, with the
+    interval's bounds compared as stored: a run expected exactly at an interval's start is
+    counted in that interval (an interval computed from the run's time in seconds can fall a few
+    microseconds short and count it in the one before).
+
+    Grouped by interval and state at once, every run's interval is computed from its time and
+    the group key holds it. SQLite groups by sorting every row: the 24-hour history of 10,000
+    runs spent most of its 4.5-5 ms of SQL sorting, against 3.2-3.6 ms in all interval by
+    interval. PostgreSQL hashes every row on the three keys, sizing its table for as many groups
+    as rows since it cannot estimate the computed key: 6-8.5 ms, against 2.7-4.4 ms interval by
+    interval (psql, same database, same machine).
+
+    One statement, compiled once: SQLite runs it for each interval with the interval's bounds
+    as its last two parameters (SQLite keeps it prepared; an empty interval costs one index
+    probe); PostgreSQL runs it once per interval inside a lateral join over the list of bounds,
+    in one round trip."""
     table = connection.ops.quote_name(filtered.model._meta.db_table)
-    adapt = connection.ops.adapt_datetimefield_value
-    one = (
-        filtered.extra(
-            where=[f'{table}."expected_start_time" >= %s AND {table}."expected_start_time" < %s'],
-            params=[start, start + step],
-        )
-        .values("state_type", "state_name")
-        .annotate(**sums)
-        .order_by()
-    )
-    sql, params = one.query.sql_with_params()
+    column = f'{table}."expected_start_time"'
+    lows = [start + bucket * step for bucket in range(buckets)]
+    highs = [low + step for low in lows]
+    one_by_one = connection.vendor == "sqlite"
+    if one_by_one:
+        where, where_params = f"{column} >= %s AND {column} < %s", [lows[0], highs[0]]
+    else:
+        where, where_params = f'{column} >= "bounds"."low" AND {column} < "bounds"."high"', []
+    one = filtered.extra(where=[where], params=where_params).values("state_type", "state_name").annotate(**sums)
+    sql, params = one.order_by().query.sql_with_params()
     params = list(params)
-    if params[-2:] != [start, start + step]:  # extra()'s parameters come as given
-        raise AssertionError("the interval's bounds are not the statement's last parameters")
     names = ["state_type", "state_name", *sums]  # values() first, then the annotations
     rows = []
     with connection.cursor() as cursor:
-        for bucket in range(buckets):
-            low = start + bucket * step
-            cursor.execute(sql, [*params[:-2], adapt(low), adapt(low + step)])
-            rows.extend({"bucket": bucket, **dict(zip(names, row, strict=True))} for row in cursor.fetchall())
+        if one_by_one:
+            if params[-2:] != where_params:  # extra()'s parameters come as given
+                raise AssertionError("the interval's bounds are not the statement's last parameters")
+            adapt = connection.ops.adapt_datetimefield_value
+            for bucket, (low, high) in enumerate(zip(lows, highs, strict=True)):
+                cursor.execute(sql, [*params[:-2], adapt(low), adapt(high)])
+                rows.extend({"bucket": bucket, **dict(zip(names, row, strict=True))} for row in cursor.fetchall())
+        else:
+            cursor.execute(
+                f'SELECT "bounds"."number" - 1, "grouped".* FROM unnest(%s::timestamptz[], %s::timestamptz[])'
+                f' WITH ORDINALITY AS "bounds"("low", "high", "number") CROSS JOIN LATERAL ({sql}) AS "grouped"',
+                [lows, highs, *params],
+            )
+            rows = [{"bucket": row[0], **dict(zip(names, row[1:], strict=True))} for row in cursor.fetchall()]
     return rows
 
 
@@ -482,8 +499,8 @@ def run_history(queryset, body: dict, body_filters: dict) -> list[dict]:
         "sum_estimated_run_time": Sum(EstimatedRunTime(now)),
         "sum_estimated_lateness": Sum(EstimatedLateness(now)),
     }
-    if connection.vendor == "sqlite" and buckets <= SQLITE_BUCKETS_ONE_BY_ONE:
-        rows = _history_bucket_by_bucket(filtered, sums, start, step, buckets)
+    if _group_interval_by_interval(buckets):
+        rows = _history_interval_by_interval(filtered, sums, start, step, buckets)
     else:
         rows = (
             filtered.filter(expected_start_time__gte=start, expected_start_time__lt=query_end)

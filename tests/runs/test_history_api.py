@@ -119,7 +119,7 @@ def test_the_history_is_answered_from_an_index_without_reading_the_runs(api, flo
     run(flow, "COMPLETED", "Completed", minutes(10), started=minutes(11), run_time=1.0)
     with CaptureQueriesContext(connection) as queries:
         history(api)
-    # On SQLite, one statement per interval (runs.api.flow_runs._history_bucket_by_bucket).
+    # On SQLite, one statement per interval (runs.api.flow_runs._history_interval_by_interval).
     query, *others = [q["sql"] for q in queries.captured_queries if "GROUP BY" in q["sql"]]
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN QUERY PLAN {query}")
@@ -140,7 +140,7 @@ def test_grouping_interval_by_interval_gives_what_grouping_all_at_once_gives(api
     monkeypatch.setattr(flow_runs.timezone, "now", lambda: frozen)
 
     one_by_one = history(api)
-    monkeypatch.setattr(flow_runs, "SQLITE_BUCKETS_ONE_BY_ONE", 0)
+    monkeypatch.setattr(flow_runs, "_group_interval_by_interval", lambda buckets: False)
     all_at_once = history(api)
 
     def rows(buckets):
