@@ -4,6 +4,9 @@ A run of the benchmark is a list of *server runs*: one server (``prefect`` or ``
 backend (``sqlite`` or ``postgres``), one repetition, with the result of every scenario it went
 through. Repetitions are reduced to their median; the ratio always reads "how many times better
 ours is" (ours / Prefect for throughput, Prefect / ours for times and memory), so above 1 is a win.
+Beside the ratio of the medians stands the range of each repetition's own ratio (its two servers
+ran one after the other): the machine's speed drifts by tens of percent from one quarter hour to
+the next, and the range shows how far one repetition's verdict could differ from another's.
 """
 
 from __future__ import annotations
@@ -165,10 +168,32 @@ class Row:
     metric: Metric
     prefect: Cell
     ours: Cell
+    # Each repetition's own ratio, in repetition order (those where both servers have the figure).
+    rep_ratios: list[float] = field(default_factory=list)
 
     @property
     def ratio(self) -> float | None:
         return ratio(self.prefect.value, self.ours.value, self.metric.higher_is_better)
+
+    def render_ratio(self) -> str:
+        text = format_ratio(self.ratio)
+        if self.ratio is not None and len(self.rep_ratios) > 1:
+            low, high = format_ratio(min(self.rep_ratios)), format_ratio(max(self.rep_ratios))
+            if low != high:
+                text += f" ({low.rstrip('×')}–{high} by rep)"
+        return text
+
+
+def rep_ratios(metric: Metric, prefect_runs: list[ServerRun], our_runs: list[ServerRun]) -> list[float]:
+    """The metric's ratio within each repetition both servers ran."""
+    out = []
+    for rep in sorted({run["rep"] for run in our_runs} & {run["rep"] for run in prefect_runs}):
+        prefect = cell(metric, [run for run in prefect_runs if run["rep"] == rep])
+        ours = cell(metric, [run for run in our_runs if run["rep"] == rep])
+        value = ratio(prefect.value, ours.value, metric.higher_is_better)
+        if value is not None:
+            out.append(value)
+    return out
 
 
 def rows(runs: list[ServerRun], backend: str) -> list[Row]:
@@ -181,7 +206,7 @@ def rows(runs: list[ServerRun], backend: str) -> list[Row]:
         if prefect.value is None and ours.value is None and metric.scenario != "server":
             if not any(metric.scenario in run["scenarios"] for run in on_backend):
                 continue
-        out.append(Row(metric, prefect, ours))
+        out.append(Row(metric, prefect, ours, rep_ratios(metric, by_server["prefect"], by_server["ours"])))
     return out
 
 
@@ -195,7 +220,7 @@ def markdown_table(backend: str, table_rows: list[Row]) -> str:
     for row in table_rows:
         lines.append(
             f"| {row.metric.scenario} | {row.metric.label} | {row.prefect.render()} | {row.ours.render()} "
-            f"| {format_ratio(row.ratio)} |"
+            f"| {row.render_ratio()} |"
         )
     return "\n".join(lines)
 
@@ -217,6 +242,7 @@ def summary(runs: list[ServerRun]) -> dict[str, Any]:
                 "prefect": row.prefect.value,
                 "ours": row.ours.value,
                 "ratio": None if row.ratio is None else round(row.ratio, 3),
+                "rep_ratios": [round(value, 3) for value in row.rep_ratios],
                 "higher_is_better": row.metric.higher_is_better,
             }
             for row in rows(runs, backend)

@@ -103,4 +103,39 @@ def test_the_table_has_one_section_per_backend_in_a_fixed_order():
 def test_the_summary_holds_the_table_as_data():
     runs = [server_run("ours", api_runs=api_runs(320, 80)), server_run("prefect", api_runs=api_runs(32, 8))]
     figures = report.summary(runs)["sqlite"]["api_runs: runs/s"]
-    assert figures == {"prefect": 8, "ours": 80, "ratio": 10.0, "higher_is_better": True}
+    assert figures == {"prefect": 8, "ours": 80, "ratio": 10.0, "rep_ratios": [10.0], "higher_is_better": True}
+
+
+def test_each_repetition_has_its_own_ratio_and_the_table_shows_their_range():
+    runs = [
+        server_run("prefect", rep=1, api_runs=api_runs(40, 10)),
+        server_run("ours", rep=1, api_runs=api_runs(240, 60)),
+        server_run("prefect", rep=2, api_runs=api_runs(30, 6)),
+        server_run("ours", rep=2, api_runs=api_runs(360, 90)),
+    ]
+    row = next(r for r in report.rows(runs, "sqlite") if r.metric.label == "requests/s")
+    assert row.rep_ratios == [6.0, 12.0]
+    assert row.ratio == 300 / 35
+    assert "| api_runs | requests/s | 35 | 300 | 8.57× (6.00–12.0× by rep) |" in report.render(runs)
+
+
+def test_a_repetition_only_one_server_ran_has_no_ratio_of_its_own():
+    runs = [
+        server_run("prefect", rep=1, api_runs=api_runs(30, 6)),
+        server_run("ours", rep=1, api_runs=api_runs(300, 60)),
+        server_run("ours", rep=2, api_runs=api_runs(500, 100)),
+    ]
+    row = next(r for r in report.rows(runs, "sqlite") if r.metric.label == "requests/s")
+    assert row.rep_ratios == [10.0]
+    assert row.render_ratio() == "13.3×"
+
+
+def test_equal_ratios_in_every_repetition_show_no_range():
+    runs = [
+        server_run("prefect", rep=1, api_runs=api_runs(30, 6)),
+        server_run("ours", rep=1, api_runs=api_runs(300, 60)),
+        server_run("prefect", rep=2, api_runs=api_runs(40, 8)),
+        server_run("ours", rep=2, api_runs=api_runs(400, 80)),
+    ]
+    row = next(r for r in report.rows(runs, "sqlite") if r.metric.label == "requests/s")
+    assert row.render_ratio() == "10.0×"
