@@ -26,10 +26,15 @@ turns, processes meet in SQLite's busy handler as before, and the log says so on
 
 Two more changes, to how datetimes are written and read (see DatabaseOperations), and one to
 how a statement's placeholders are rewritten (see TurnTakingCursor.convert_query).
+
+Last, work that means only to read can say so (`DatabaseWrapper.reads_only`): while it runs, a
+statement other than a SELECT, or the start of a transaction, raises WouldWrite instead. The
+state engine uses it to prepare a state change before its turn (see runs.orchestration.engine).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import logging
@@ -40,11 +45,16 @@ import threading
 from django.db.backends.sqlite3 import base as sqlite
 
 WRITE = re.compile(r"\s*(?:INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+SELECT = re.compile(r"\s*SELECT\b", re.IGNORECASE)
 
 logger = logging.getLogger("orchestrator.database")
 
 _turns: dict[str, WriterTurns] = {}
 _turns_lock = threading.Lock()
+
+
+class WouldWrite(Exception):
+    """Raised, under DatabaseWrapper.reads_only, by what would write or begin a transaction."""
 
 
 class WriterTurns:
@@ -140,7 +150,20 @@ class DatabaseWrapper(sqlite.DatabaseWrapper):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.holds_turn = False
+        self.reading_only = False
         self._turns: WriterTurns | None = None
+
+    @contextlib.contextmanager
+    def reads_only(self):
+        """Run the block's statements outside any transaction, refusing (with WouldWrite) every
+        statement but SELECT and every BEGIN, so that it never takes the turn."""
+        if self.in_atomic_block:
+            raise WouldWrite("already inside a transaction")
+        self.reading_only = True
+        try:
+            yield
+        finally:
+            self.reading_only = False
 
     @property
     def turns(self) -> WriterTurns | None:
@@ -165,6 +188,8 @@ class DatabaseWrapper(sqlite.DatabaseWrapper):
             self._turns.give_back()
 
     def _start_transaction_under_autocommit(self):
+        if self.reading_only:
+            raise WouldWrite("a transaction would begin")
         taken = self.take_turn()
         try:
             super()._start_transaction_under_autocommit()
@@ -231,6 +256,8 @@ class TurnTakingCursor(sqlite.SQLiteCursorWrapper):
 
     def _in_turn(self, run, query, params):
         database = self.database
+        if database.reading_only and not SELECT.match(query):
+            raise WouldWrite(query)
         if database.holds_turn or not WRITE.match(query) or not database.take_turn():
             return run(query, params)
         try:
