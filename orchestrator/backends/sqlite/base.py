@@ -27,6 +27,10 @@ turns, processes meet in SQLite's busy handler as before, and the log says so on
 Two more changes, to how datetimes are written and read (see DatabaseOperations), and one to
 how a statement's placeholders are rewritten (see TurnTakingCursor.convert_query).
 
+A server takes the checkpoints of the database's write-ahead log on a thread of its own,
+outside the turns, rather than in the commit of the connection that filled the log (see
+checkpoints.py).
+
 Last, work that means only to read can say so (`DatabaseWrapper.reads_only`): while it runs, a
 statement other than a SELECT, or the start of a transaction, raises WouldWrite instead. The
 state engine uses it to prepare a state change before its turn (see runs.orchestration.engine).
@@ -147,6 +151,10 @@ class DatabaseOperations(sqlite.DatabaseOperations):
 class DatabaseWrapper(sqlite.DatabaseWrapper):
     ops_class = DatabaseOperations
 
+    # Pages in the write-ahead log past which a commit checkpoints it (SQLite's
+    # wal_autocheckpoint); None keeps SQLite's 1,000. A server raises it (checkpoints.py).
+    autocheckpoint_frames: int | None = None
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.holds_turn = False
@@ -215,6 +223,12 @@ class DatabaseWrapper(sqlite.DatabaseWrapper):
             return super()._close()
         finally:
             self.end_turn()
+
+    def get_new_connection(self, conn_params):
+        connection = super().get_new_connection(conn_params)
+        if self.autocheckpoint_frames is not None and not self.is_in_memory_db():
+            connection.execute(f"PRAGMA wal_autocheckpoint = {self.autocheckpoint_frames:d}")
+        return connection
 
     def create_cursor(self, name=None):
         cursor = self.connection.cursor(factory=TurnTakingCursor)

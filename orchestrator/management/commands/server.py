@@ -127,7 +127,10 @@ class Command(BaseCommand):
             endpoints = build_endpoint_description_strings(host=host, port=port)
 
         from orchestrator.asgi import application
+        from orchestrator.backends.sqlite.checkpoints import serve_checkpoints
         from orchestrator.services import ServiceRunner
+
+        checkpointer = serve_checkpoints(first_process=not child)
 
         runner = None if options["no_services"] else ServiceRunner()
         group = None
@@ -146,7 +149,7 @@ class Command(BaseCommand):
             verbosity=0,
             websocket_timeout=86400,
             application_close_timeout=10,
-            ready_callable=None if child else lambda: self._ready(host, port, runner, group, workers),
+            ready_callable=None if child else lambda: self._ready(host, port, runner, group, workers, checkpointer),
         )
         # What start-up built (modules, settings, URL patterns: most of the objects the
         # collector tracks) lives as long as the process: set it aside, so that the collector's
@@ -161,13 +164,17 @@ class Command(BaseCommand):
                 group.stop()
         if runner is not None:
             runner.stop()
+        if checkpointer is not None:
+            checkpointer.stop()
         if not server.listening_addresses:
             raise CommandError(f"could not listen on {host}:{port} (is another server using that port?)")
         if child:
             return
         self.stdout.write("Server stopped.")
 
-    def _ready(self, host, port, runner, group, workers) -> None:
+    def _ready(self, host, port, runner, group, workers, checkpointer) -> None:
+        if checkpointer is not None:
+            checkpointer.start()
         if group is not None:
             group.start()
         if runner is not None:
