@@ -75,7 +75,10 @@ class StateCreateSerializer(StrictSerializer):
 
 
 def state_from_data(data: dict[str, Any]) -> State:
-    """A proposed state from a validated StateCreate body."""
+    """A proposed state from a validated StateCreate body. A SCHEDULED state that names no
+    time is due now, as Prefect's server reads it: a run created or put in it is then expected
+    to start, and is handed to workers and marked late, from that time (with no time, it was
+    neither)."""
     details: dict[str, Any] = {}
     for key, value in (data.get("state_details") or {}).items():
         # Only defaults are dropped: an explicit null where Prefect's default is not null
@@ -87,13 +90,16 @@ def state_from_data(data: dict[str, Any]) -> State:
         elif hasattr(value, "hex"):
             value = str(value)
         details[key] = value
-    return State(
+    state = State(
         type=data["type"],
         name=data.get("name"),
         message=data.get("message"),
         data=data.get("data"),
         state_details=details,
     )
+    if state.is_scheduled() and not details.get("scheduled_time"):
+        state.set_detail("scheduled_time", state.timestamp)
+    return state
 
 
 class SetStateSerializer(BodyFields):

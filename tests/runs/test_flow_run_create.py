@@ -43,3 +43,38 @@ def test_a_run_made_meanwhile_with_the_same_idempotency_key_is_the_answer(api, f
     assert list(FlowRun.objects.values_list("name", flat=True)) == ["winner"]
     assert not FlowRunState.objects.exists()
     assert not Event.objects.filter(event__startswith="prefect.flow-run.").exists()
+
+
+def test_a_run_created_scheduled_without_a_time_is_due_now_and_visible_to_workers(api, flow):
+    response = api.post("/flow_runs/", {"flow_id": str(flow.pk), "state": {"type": "SCHEDULED"}})
+    assert response.status_code == 201, response.json_body
+    body = response.json_body
+    due = body["state"]["state_details"]["scheduled_time"]
+    assert due == body["state"]["timestamp"]
+    assert body["expected_start_time"] == body["next_scheduled_start_time"] == due
+
+    due_runs = api.post("/flow_runs/filter", {"flow_runs": {"next_scheduled_start_time": {"before_": due}}})
+    assert [run["id"] for run in due_runs.json_body] == [body["id"]]
+
+
+def test_a_scheduled_state_proposed_without_a_time_is_due_now_and_one_with_a_time_keeps_it(api, flow):
+    run = api.post("/flow_runs/", {"flow_id": str(flow.pk), "state": {"type": "PENDING"}}).json_body
+    answer = api.post(f"/flow_runs/{run['id']}/set_state", {"state": {"type": "SCHEDULED"}, "force": True})
+    assert answer.json_body["status"] == "ACCEPT"
+    state = answer.json_body["state"]
+    assert state["state_details"]["scheduled_time"] == state["timestamp"]
+
+    later = "2031-01-02T03:04:05.000006Z"
+    answer = api.post(
+        f"/flow_runs/{run['id']}/set_state",
+        {"state": {"type": "SCHEDULED", "state_details": {"scheduled_time": later}}, "force": True},
+    )
+    assert answer.json_body["state"]["state_details"]["scheduled_time"] == later
+    assert api.get(f"/flow_runs/{run['id']}").json_body["next_scheduled_start_time"] == later
+
+
+def test_a_task_run_created_scheduled_without_a_time_is_due_now(api, flow):
+    flow_run = api.post("/flow_runs/", {"flow_id": str(flow.pk)}).json_body
+    body = {"flow_run_id": flow_run["id"], "task_key": "t", "dynamic_key": "0", "state": {"type": "SCHEDULED"}}
+    task_run = api.post("/task_runs/", body).json_body
+    assert task_run["state"]["state_details"]["scheduled_time"] == task_run["state"]["timestamp"]
