@@ -13,6 +13,7 @@ that use it).
     run = rows.fetch(FlowRun, pk, related="state", for_update=True, max_of="states__timestamp")
     rows.insert(FlowRunState(...))
     rows.update(run)
+    rows.insert_with(state, run)  # both at once: one statement on PostgreSQL
     rows.values(FlowRunState, "timestamp", flow_run_id=pk, timestamp__gte=start)
 
 A row read FOR UPDATE (or passed to `remember`) is remembered as it was, and `update` then
@@ -305,6 +306,12 @@ def insert(*objs: Model, ignore_conflicts: bool = False, batch_size: int = 500) 
     if not objs:
         return
     db, statements = _db()
+    sql, params = _insert(db, statements, objs, ignore_conflicts)
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _insert(db, statements: dict, objs: Sequence[Model], ignore_conflicts: bool = False) -> tuple[str, list]:
     model = type(objs[0])
     key = ("insert", model, ignore_conflicts)
     statement = statements.get(key)
@@ -325,18 +332,29 @@ def insert(*objs: Model, ignore_conflicts: bool = False, batch_size: int = 500) 
         params.extend(f.get_db_prep_save(f.pre_save(obj, True), db) for f in fields)
         obj._state.adding = False
         obj._state.db = db.alias
-    with db.cursor() as cursor:
-        cursor.execute(prefix + ", ".join([row] * len(objs)) + suffix, params)
+    return prefix + ", ".join([row] * len(objs)) + suffix, params
 
 
 def update(obj: Model) -> int:
     """UPDATE `obj`'s row: the columns that differ from what `remember` saw, or every concrete
     column (as Model.save does) of an instance not remembered. Returns the rows changed."""
     db, statements = _db()
+    sql, params, now = _update(db, statements, obj)
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        count = cursor.rowcount
+    if now is not None:
+        obj.__dict__[_LOADED] = now
+    return count
+
+
+def _update(db, statements: dict, obj: Model) -> tuple[str, list, list | None]:
+    """The UPDATE's SQL and parameters, and the columns to remember once it has run."""
     model = type(obj)
     fields = _updated_fields(model)
     values = [f.pre_save(obj, False) for f in fields]
     loaded = obj.__dict__.get(_LOADED)
+    now = None
     if loaded is None:
         changed = tuple(range(len(fields)))
     else:
@@ -354,9 +372,26 @@ def update(obj: Model) -> int:
         )
     params = [fields[i].get_db_prep_save(values[i], db) for i in changed]
     params.append(_prep(db, model._meta.pk, obj.pk))
+    return sql, params, now
+
+
+def insert_with(row: Model, obj: Model, *, new: bool = False) -> None:
+    """INSERT `row`, then INSERT (`new`) or UPDATE `obj` as `insert` and `update` would: a
+    state change's state row and its run's columns. On PostgreSQL the two go in one statement
+    (the first as a WITH clause of the second), one round trip to the database instead of
+    two; SQLite takes no INSERT in a WITH clause, and runs them one after the other."""
+    db, statements = _db()
+    first, first_params = _insert(db, statements, (row,))
+    now = None
+    if new:
+        second, second_params = _insert(db, statements, (obj,))
+    else:
+        second, second_params, now = _update(db, statements, obj)
     with db.cursor() as cursor:
-        cursor.execute(sql, params)
-        count = cursor.rowcount
-    if loaded is not None:
+        if db.vendor == "postgresql":
+            cursor.execute(f"WITH written AS ({first}) {second}", first_params + second_params)
+        else:
+            cursor.execute(first, first_params)
+            cursor.execute(second, second_params)
+    if now is not None:
         obj.__dict__[_LOADED] = now
-    return count

@@ -75,8 +75,7 @@ def _writer(state_model, run_field: str):
             data=proposed.data,
             **{run_field: run},
         )
-        rows.insert(row)
-        run.state = row
+        run.state = row  # inserted with the run's columns (`_save`), once the rules have left
         ctx.validated = proposed.copy()
         ctx.wrote_state = True
 
@@ -87,11 +86,14 @@ _write_flow_state = _writer(FlowRunState, "flow_run")
 _write_task_state = _writer(TaskRunState, "task_run")
 
 
-def _save(run, *, new: bool = False) -> None:
-    """The run's columns as the transition left them (what run.save() writes); a new run is
-    inserted whole, with its first state's columns already set."""
+def _save(ctx: Context, *, new: bool = False) -> None:
+    """The state written (if any) and the run's columns as the transition left them (what
+    run.save() writes); a new run is inserted whole, with its first state's columns set."""
+    run = ctx.run
     run.touch()
-    if new:
+    if ctx.wrote_state:
+        rows.insert_with(run.state, run, new=new)
+    elif new:
         rows.insert(run)
     else:
         rows.update(run)
@@ -116,7 +118,7 @@ def _fetch_flow_run(flow_run_id: Any, *, for_update: bool) -> FlowRun:
 
 def _finish_flow(ctx: Context, entered: list, *, new: bool = False) -> Context:
     _leave(ctx, entered, _write_flow_state)
-    _save(ctx.run, new=new)
+    _save(ctx, new=new)
     if ctx.wrote_state:
         signals.flow_run_states_written.send(sender=FlowRun, states=[(ctx.run, ctx.run.state)])
     return ctx
@@ -197,5 +199,5 @@ def set_task_run_state(
         )
         rules = policies.MINIMAL_TASK_POLICY if force else (policy or policies.CORE_TASK_POLICY)
         _orchestrate(ctx, [*rules, *policies.TASK_BOOKKEEPING], _write_task_state)
-        _save(run)
+        _save(ctx)
     return ctx

@@ -178,3 +178,40 @@ def test_select_returns_every_matching_instance(run):
     other = FlowRun.objects.create(flow_id=run.flow_id, name="other")
     found = rows.select(FlowRun, flow=run.flow_id)
     assert {r.pk for r in found} == {run.pk, other.pk}
+
+
+def test_a_state_row_and_its_runs_changed_columns_are_written_together(run):
+    with transaction.atomic():
+        fetched = rows.fetch(FlowRun, run.pk, related="state", for_update=True)
+        state = FlowRunState(flow_run=fetched, type="COMPLETED", name="Completed", state_details={})
+        fetched.state = state
+        fetched.state_type, fetched.state_name = "COMPLETED", "Completed"
+        with CaptureQueriesContext(connection) as queries:
+            rows.insert_with(state, fetched)
+        fetched.run_count = 3
+        with CaptureQueriesContext(connection) as again:
+            rows.update(fetched)
+    statements = [q["sql"] for q in queries.captured_queries]
+    # One round trip where the database takes an INSERT in a WITH clause (PostgreSQL).
+    assert len(statements) == (1 if connection.vendor == "postgresql" else 2)
+    assert 'INSERT INTO "runs_flowrunstate"' in statements[0] and 'UPDATE "runs_flowrun"' in statements[-1]
+    assert '"name" =' not in statements[-1]  # only what changed, as `update` writes it
+    assert '"state_type"' not in again.captured_queries[0]["sql"]  # remembered as written
+    stored = FlowRun.objects.select_related("state").get(pk=run.pk)
+    assert (stored.state_id, stored.state.type, stored.state_type, stored.run_count) == (
+        state.pk,
+        "COMPLETED",
+        "COMPLETED",
+        3,
+    )
+
+
+def test_a_new_run_and_its_first_state_are_inserted_together():
+    flow = Flow.objects.create(name="rows-new-flow")
+    new_run = FlowRun(flow=flow, name="new-run", state_type="PENDING", state_name="Pending")
+    state = FlowRunState(flow_run=new_run, type="PENDING", name="Pending", state_details={})
+    new_run.state = state
+    with transaction.atomic():
+        rows.insert_with(state, new_run, new=True)
+    stored = FlowRun.objects.select_related("state").get(pk=new_run.pk)
+    assert (stored.name, stored.state.pk, stored.state.flow_run_id) == ("new-run", state.pk, new_run.pk)
