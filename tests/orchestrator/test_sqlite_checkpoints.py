@@ -7,6 +7,7 @@ the database file and when it waits for the turn.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 import threading
@@ -66,16 +67,23 @@ def in_background(work):
     return done, result
 
 
-def test_a_short_log_is_copied_into_the_database_file_while_another_writer_holds_the_turn(database, tmp_path):
-    write(database, 20)
-    checkpointer = Checkpointer(str(database), restart_frames=10_000)
-    writer = holding(database, "in the turn")
+@contextlib.contextmanager
+def turn_held_by_another_writer(path):
+    """While the block runs, another connection is in the middle of a write transaction."""
+    writer = holding(path, "in the turn")
     try:
-        done, result = in_background(checkpointer.checkpoint)
-        assert done.wait(10), "the checkpoint waited for the writer's turn"
+        yield
     finally:
         commit(writer)
         writer.close()
+
+
+def test_a_short_log_is_copied_into_the_database_file_while_another_writer_holds_the_turn(database, tmp_path):
+    write(database, 20)
+    checkpointer = Checkpointer(str(database), restart_frames=10_000)
+    with turn_held_by_another_writer(database):
+        done, result = in_background(checkpointer.checkpoint)
+        assert done.wait(10), "the checkpoint waited for the writer's turn"
     frames, copied = result[0]
     assert frames == copied > 0
     assert rows_in_database_file(database, tmp_path) == 20
@@ -84,13 +92,9 @@ def test_a_short_log_is_copied_into_the_database_file_while_another_writer_holds
 def test_a_long_log_is_finished_in_the_turn_and_the_next_writer_starts_it_over(database, tmp_path):
     write(database, 50)
     checkpointer = Checkpointer(str(database), restart_frames=10)
-    writer = holding(database, "in the turn")
-    try:
+    with turn_held_by_another_writer(database):
         done, result = in_background(checkpointer.checkpoint)
         assert not done.wait(0.5), "the checkpoint of a long log did not wait for the turn"
-    finally:
-        commit(writer)
-        writer.close()
     assert done.wait(10)
     frames, copied = result[0]
     assert frames == copied >= 50
