@@ -21,7 +21,6 @@ from django.db import close_old_connections, transaction
 from runs.recorder import record_task_run_events
 
 from . import store
-from .store import record
 
 logger = logging.getLogger("orchestrator.events")
 
@@ -35,8 +34,9 @@ def ingest(events: list[dict[str, Any]]) -> int:
     """Store events and record the task runs they describe. Returns how many were new."""
     if not events:
         return 0
+    prepared = store.prepare(events)  # before the transaction, which holds SQLite's write turn
     with transaction.atomic():
-        fresh = record(events)
+        fresh = store.write(prepared)
         record_task_run_events(fresh)
     return len(fresh)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -77,22 +78,39 @@ def record(events: list[dict[str, Any]], *, publish: bool = True) -> list[dict[s
 
     Returns the events that were new.
     """
+    return write(prepare(events), publish=publish)
+
+
+def prepare(events: list[dict[str, Any]]) -> list[_Batch]:
+    """The statements' parameters for storing `events`, in batches under the parameter limit.
+
+    Converting the events to column values (their JSON above all) is most of the work of
+    storing them, and needs no transaction: a writer that prepares before its transaction holds
+    SQLite's write turn only for the INSERTs (events.ingest)."""
     unique: dict[Any, dict[str, Any]] = {}
     for event in events:
         unique.setdefault(event["id"], event)
-    if not unique:
-        return []
-    fresh: list[dict[str, Any]] = []
+    batches: list[_Batch] = []
     batch: list[dict[str, Any]] = []
     size = 0
     for event in unique.values():
         params = len(EVENT_FIELDS) + len(RESOURCE_FIELDS) * (1 + len(event["related"]))
         if batch and size + params > MAX_PARAMS:
-            fresh += _write(batch)
+            batches.append(_prepare(batch))
             batch, size = [], 0
         batch.append(event)
         size += params
-    fresh += _write(batch)
+    if batch:
+        batches.append(_prepare(batch))
+    return batches
+
+
+def write(batches: list[_Batch], *, publish: bool = True) -> list[dict[str, Any]]:
+    """Store prepared events (see `prepare`), ignoring ones already stored, and publish them
+    after commit. Returns the events that were new."""
+    fresh: list[dict[str, Any]] = []
+    for batch in batches:
+        fresh += _write(batch)
     if fresh and publish:
         transaction.on_commit(lambda: publish_events(fresh))
     return fresh
@@ -145,14 +163,20 @@ class _Statements:
         return [field.get_db_prep_value(value, db, prepared=False) for field, value in zip(fields, values, strict=True)]
 
 
-def _write(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """INSERT a batch; returns the events that were not stored already."""
+@dataclass
+class _Batch:
+    """A batch of events as column values: the events by their id as the database returns it,
+    the events' parameters and their resource rows' (one row of RESOURCE_FIELDS each)."""
+
+    by_id: dict[Any, dict[str, Any]]
+    event_params: list[Any]
+    resource_params: list[Any]
+
+
+def _prepare(events: list[dict[str, Any]]) -> _Batch:
     db, sql = rows.built("events.store", _Statements)
     now = timezone.now()
-    by_id: dict[Any, dict[str, Any]] = {}
-    event_params: list[Any] = []
-    resource_params: list[Any] = []
-    resource_count = 0
+    batch = _Batch({}, [], [])
     for e in events:
         row = sql.prepared(
             db,
@@ -170,34 +194,38 @@ def _write(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 e.get("follows"),
             ),
         )
-        by_id[row[0]] = e  # by the id as the database returns it
-        event_params += row
+        batch.by_id[row[0]] = e
+        batch.event_params += row
         for resource, role in ((e["resource"], ""), *((r, r.get("prefect.resource.role", "")) for r in e["related"])):
-            resource_params += sql.prepared(
+            batch.resource_params += sql.prepared(
                 db, sql.resource_fields, (e["id"], e["occurred"], resource["prefect.resource.id"], role, resource)
             )
-            resource_count += 1
-    event_rows = ", ".join([sql.event_row] * len(events))
-    resource_rows = ", ".join([sql.resource_row] * resource_count)
+    return batch
+
+
+def _write(batch: _Batch) -> list[dict[str, Any]]:
+    """INSERT a prepared batch; returns the events that were not stored already."""
+    db, sql = rows.built("events.store", _Statements)
+    per_row = len(sql.resource_fields)
+    event_rows = ", ".join([sql.event_row] * len(batch.by_id))
+    resource_rows = ", ".join([sql.resource_row] * (len(batch.resource_params) // per_row))
     with db.cursor() as cursor:
         if sql.one_statement:
-            cursor.execute(sql.insert_both.format(event_rows, resource_rows), event_params + resource_params)
+            cursor.execute(
+                sql.insert_both.format(event_rows, resource_rows), batch.event_params + batch.resource_params
+            )
             stored = {row[0] for row in cursor.fetchall()}
         else:
-            cursor.execute(sql.insert_events.format(event_rows), event_params)
+            cursor.execute(sql.insert_events.format(event_rows), batch.event_params)
             stored = {row[0] for row in cursor.fetchall()}
             if stored:
-                per_row = len(sql.resource_fields)
-                keep = [
-                    resource_params[i : i + per_row]
-                    for i in range(0, len(resource_params), per_row)
-                    if resource_params[i] in stored
-                ]
+                params = batch.resource_params
+                keep = [params[i : i + per_row] for i in range(0, len(params), per_row) if params[i] in stored]
                 cursor.execute(
                     sql.insert_resources.format(", ".join([sql.resource_row] * len(keep))),
                     [value for row in keep for value in row],
                 )
-    return [event for event_id, event in by_id.items() if event_id in stored]
+    return [event for event_id, event in batch.by_id.items() if event_id in stored]
 
 
 def publish_events(events: list[dict[str, Any]]) -> None:

@@ -83,3 +83,26 @@ def test_a_batch_over_the_parameter_limit_is_written_in_several_statements(monke
 def test_nothing_is_written_for_no_events():
     assert record([], publish=False) == []
     assert not Event.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ingesting_converts_the_events_before_its_transaction_and_writes_them_in_it(monkeypatch):
+    from django.db import connection
+
+    from events.ingest import ingest
+
+    seen = []
+    for name in ("_prepare", "_write"):
+        original = getattr(store, name)
+
+        def spy(batch, original=original, name=name):
+            seen.append((name, connection.in_atomic_block))
+            return original(batch)
+
+        monkeypatch.setattr(store, name, spy)
+    given = [event(), event(related=3)]
+
+    assert ingest(given) == 2
+
+    assert seen == [("_prepare", False), ("_write", True)]
+    assert Event.objects.filter(pk__in=[e["id"] for e in given]).count() == 2
