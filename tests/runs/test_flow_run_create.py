@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from events.models import Event
 from runs import counts
 from runs.api import flow_runs as flow_runs_api
-from runs.models import FlowRun, FlowRunState
+from runs.models import Flow, FlowRun, FlowRunState
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +49,21 @@ def test_a_run_made_meanwhile_with_the_same_idempotency_key_is_the_answer(api, f
     assert list(FlowRun.objects.values_list("name", flat=True)) == ["winner"]
     assert not FlowRunState.objects.exists()
     assert not Event.objects.filter(event__startswith="prefect.flow-run.").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flow_deleted_while_its_run_is_built_is_answered_as_a_missing_flow(api, flow, monkeypatch):
+    def flow_deleted_meanwhile():
+        # The run is built after its flow was read, outside the transaction that stores it.
+        Flow.objects.filter(pk=flow.pk)._raw_delete(connection.alias)
+        return "orphan"
+
+    monkeypatch.setattr(flow_runs_api, "run_name", flow_deleted_meanwhile)
+    response = api.post("/flow_runs/", {"flow_id": str(flow.pk)})
+    assert response.status_code == 409, response.json_body
+    assert response.json_body == {"detail": f"Flow {flow.pk} does not exist."}
+    assert not FlowRun.objects.exists()
+    assert not FlowRunState.objects.exists()
 
 
 def test_a_run_created_scheduled_without_a_time_is_due_now_and_visible_to_workers(api, flow):
