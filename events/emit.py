@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 from django.apps import apps
@@ -101,8 +103,33 @@ def flow_run_related(run) -> list[dict[str, str]]:
     return related
 
 
+# What a flow run's state-change event says of the run, kept when the change is made: the event
+# is built once the change commits, and the run object may change meanwhile.
+_RUN_FIELDS = (
+    "pk",
+    "name",
+    "run_count",
+    "flow_id",
+    "deployment_id",
+    "work_queue_id",
+    "work_queue_name",
+    "work_pool_id",
+    "work_pool_name",
+    "parent_task_run_id",
+)
+
+
 def emit_flow_run_state_change(run, initial: State | None, validated: State) -> None:
     """`prefect.flow-run.<State name>`, with the state's id as the event's id."""
+    as_changed = SimpleNamespace(
+        **{name: getattr(run, name) for name in _RUN_FIELDS},
+        tags=list(run.tags or []),
+        created_by=dict(run.created_by or {}),
+    )
+    record_emitted(partial(_flow_run_state_event, as_changed, initial, validated))
+
+
+def _flow_run_state_event(run, initial: State | None, validated: State) -> list[dict[str, Any]]:
     occurred = validated.timestamp
     follows = None
     if initial is not None and abs(occurred - initial.timestamp) < TIGHT_TIMING:
@@ -129,4 +156,4 @@ def emit_flow_run_state_change(run, initial: State | None, validated: State) -> 
         "follows": follows,
         "received": timezone.now(),
     }
-    record_emitted([event])
+    return [event]

@@ -11,7 +11,9 @@ change commits, to the process's event writer (events.ingest), which writes what
 gathered in one transaction, as Prefect's server does with its event persister. A state change
 then writes one row and the run's columns, not also an event and its resource rows: on SQLite,
 where writers take turns, that is about a fifth of each turn. The event is stored a few
-milliseconds after the change, and is lost only if the process dies in between.
+milliseconds after the change, and is lost only if the process dies in between. Such events are
+also built only once the change commits (`record_emitted` takes a function that builds them):
+building one (its resources, names, payload) took a tenth of a state change's turn.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -64,13 +65,16 @@ def hand_emitted_events_to(hand_off: Callable[[list[dict[str, Any]]], None] | No
     _hand_off = hand_off
 
 
-def record_emitted(events: list[dict[str, Any]]) -> None:
-    """Store events the server emits about a change it is making (see the module's note)."""
+def record_emitted(build: Callable[[], list[dict[str, Any]]]) -> None:
+    """Store the events `build()` returns, which the server emits about a change it is making:
+    built and written in the change's transaction, or, in a serving process, built and handed
+    to the event writer once the change commits (see the module's note). `build` must not
+    depend on what the change's transaction does after this call."""
     hand_off = _hand_off
     if hand_off is None:
-        record(events)
+        record(build())
     else:
-        transaction.on_commit(partial(hand_off, events))
+        transaction.on_commit(lambda: hand_off(build()))
 
 
 def record(events: list[dict[str, Any]], *, publish: bool = True) -> list[dict[str, Any]]:

@@ -42,7 +42,7 @@ def handed_over(monkeypatch):
 def test_without_a_server_emitted_events_are_written_in_the_change_s_transaction():
     emitted = event()
     with transaction.atomic():
-        store.record_emitted([emitted])
+        store.record_emitted(lambda: [emitted])
         assert Event.objects.filter(pk=emitted["id"]).exists()
 
 
@@ -50,16 +50,33 @@ def test_without_a_server_emitted_events_are_written_in_the_change_s_transaction
 def test_in_a_serving_process_emitted_events_are_handed_over_only_once_the_change_commits(handed_over):
     emitted = event()
     with transaction.atomic():
-        store.record_emitted([emitted])
+        store.record_emitted(lambda: [emitted])
         assert handed_over == []
         assert not Event.objects.filter(pk=emitted["id"]).exists()
     assert handed_over == [[emitted]]
 
 
 @pytest.mark.django_db(transaction=True)
+def test_in_a_serving_process_emitted_events_are_built_after_the_change_commits(handed_over):
+    from django.db import connection
+
+    built_in_transaction = []
+
+    def build():
+        built_in_transaction.append(connection.in_atomic_block)
+        return [event()]
+
+    with transaction.atomic():
+        store.record_emitted(build)
+        assert built_in_transaction == []
+    assert built_in_transaction == [False]
+    assert len(handed_over) == 1
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_events_of_a_change_rolled_back_are_never_handed_over(handed_over):
     with pytest.raises(RuntimeError), transaction.atomic():
-        store.record_emitted([event()])
+        store.record_emitted(lambda: [event()])
         raise RuntimeError("the change fails")
     assert handed_over == []
 
@@ -126,7 +143,7 @@ def test_leftovers_are_written_when_the_server_stops(monkeypatch):
     async def main() -> None:
         ingest.write_emitted_events_here()
         # A request thread's change: handed over, gathering, not written yet.
-        await asyncio.get_running_loop().run_in_executor(None, store.record_emitted, emitted)
+        await asyncio.get_running_loop().run_in_executor(None, store.record_emitted, lambda: emitted)
 
     asyncio.run(main())
     assert not Event.objects.filter(pk__in=[e["id"] for e in emitted]).exists()
