@@ -375,13 +375,21 @@ def _update(db, statements: dict, obj: Model) -> tuple[str, list, list | None]:
     return sql, params, now
 
 
-def insert_with(row: Model, obj: Model, *, new: bool = False) -> None:
+def insert_statement(row: Model) -> tuple[str, list]:
+    """The INSERT of `row` as `insert` would run it, with its parameters, for `insert_with`:
+    made ahead (outside a transaction, say), it is not made again there."""
+    db, statements = _db()
+    return _insert(db, statements, (row,))
+
+
+def insert_with(row: Model, obj: Model, *, new: bool = False, row_insert: tuple[str, list] | None = None) -> None:
     """INSERT `row`, then INSERT (`new`) or UPDATE `obj` as `insert` and `update` would: a
     state change's state row and its run's columns. On PostgreSQL the two go in one statement
     (the first as a WITH clause of the second), one round trip to the database instead of
-    two; SQLite takes no INSERT in a WITH clause, and runs them one after the other."""
+    two; SQLite takes no INSERT in a WITH clause, and runs them one after the other.
+    `row_insert` is `insert_statement(row)`, if made already."""
     db, statements = _db()
-    first, first_params = _insert(db, statements, (row,))
+    first, first_params = row_insert or _insert(db, statements, (row,))
     now = None
     if new:
         second, second_params = _insert(db, statements, (obj,))

@@ -10,8 +10,9 @@ On SQLite one connection writes at a time, so the time a state change holds the 
 bounds how many the whole server makes per second: with 8 clients creating and finishing runs,
 the turn was held 80 % of the time, about 1.25 ms per request, of which reading the run and
 entering the rules took about a third. So a flow run's change is first prepared without the
-turn: the run is read and the rules are entered with the connection refusing every write (a
-rule that must write, such as taking a deployment's concurrency slot, ends the attempt). Then,
+turn: the run is read, the rules are entered and the new state row and its INSERT are made with
+the connection refusing every write (a rule that must write, such as taking a deployment's concurrency slot,
+ends the attempt). Then,
 in the transaction, one short read checks that the run is as it was read (same state, same
 `updated`, same deployment); if so, the state is written and the rules are left as in the
 locked path; if not, or if preparing meant to write, the change is made again from the start,
@@ -47,7 +48,8 @@ def _enter(ctx: Context, rule_classes: Sequence[type]) -> list:
 
 
 def _leave(ctx: Context, entered: list, write) -> Context:
-    write(ctx)
+    if write is not None:  # None: the state row was built already
+        write(ctx)
     for rule in reversed(entered):
         rule.exit()
     return ctx
@@ -92,7 +94,7 @@ def _save(ctx: Context, *, new: bool = False) -> None:
     run = ctx.run
     run.touch()
     if ctx.wrote_state:
-        rows.insert_with(run.state, run, new=new)
+        rows.insert_with(run.state, run, new=new, row_insert=ctx.state_insert)
     elif new:
         rows.insert(run)
     else:
@@ -116,8 +118,8 @@ def _fetch_flow_run(flow_run_id: Any, *, for_update: bool) -> FlowRun:
     return rows.fetch(FlowRun, flow_run_id, related="state", for_update=for_update, max_of="states__timestamp")
 
 
-def _finish_flow(ctx: Context, entered: list, *, new: bool = False) -> Context:
-    _leave(ctx, entered, _write_flow_state)
+def _finish_flow(ctx: Context, entered: list, *, new: bool = False, written: bool = False) -> Context:
+    _leave(ctx, entered, None if written else _write_flow_state)
     _save(ctx, new=new)
     if ctx.wrote_state:
         signals.flow_run_states_written.send(sender=FlowRun, states=[(ctx.run, ctx.run.state)])
@@ -141,14 +143,18 @@ def _prepared_flow_change(flow_run_id: Any, proposed: State, rule_classes: list,
         with reads_only():
             run = _fetch_flow_run(flow_run_id, for_update=False)
             rows.remember(run)  # as read FOR UPDATE: `_save` writes only what the change alters
+            as_read = [tuple(getattr(run, name) for name in _AS_READ)]
             ctx = _flow_context(run, proposed.copy(), parameters, created=False)
             entered = _enter(ctx, rule_classes)
+            _write_flow_state(ctx)  # the state row and its INSERT, written in the transaction
+            if ctx.wrote_state:
+                ctx.state_insert = rows.insert_statement(run.state)
     except WouldWrite:
         return None
     with transaction.atomic():
-        if rows.values(FlowRun, *_AS_READ, pk=flow_run_id) != [tuple(getattr(run, name) for name in _AS_READ)]:
+        if rows.values(FlowRun, *_AS_READ, pk=flow_run_id) != as_read:
             return None  # changed (or deleted) since it was read: nothing was written
-        return _finish_flow(ctx, entered)
+        return _finish_flow(ctx, entered, written=True)
 
 
 def set_flow_run_state(

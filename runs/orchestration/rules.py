@@ -50,6 +50,8 @@ class Context:
     # The newest timestamp among the run's states when the engine read it (NO_STATES: it has
     # none, as a run created in this transaction); None when not read.
     states_until: dt.datetime | None = None
+    # The new state row's INSERT, when made before the transaction (rows.insert_statement).
+    state_insert: tuple[str, list] | None = None
 
     @property
     def initial_type(self) -> str | None:

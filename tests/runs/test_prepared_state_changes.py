@@ -56,10 +56,18 @@ def in_another_thread(work) -> None:
     thread.join()
 
 
-def test_a_flow_run_is_read_before_the_write_turn_and_its_state_written_in_it(flow, fetches):
+def test_a_flow_run_is_read_before_the_write_turn_and_its_state_written_in_it(flow, fetches, monkeypatch):
     run = flow_run_in(flow, "PENDING")
     fetches.clear()
     statements = []
+    made = []
+    insert_statement = engine.rows.insert_statement
+
+    def spy(row):
+        made.append((type(row).__name__, connection.in_atomic_block))
+        return insert_statement(row)
+
+    monkeypatch.setattr(engine.rows, "insert_statement", spy)
 
     run_updates = []
 
@@ -74,6 +82,7 @@ def test_a_flow_run_is_read_before_the_write_turn_and_its_state_written_in_it(fl
     assert ctx.status == "ACCEPT"
     assert run.state_type == "RUNNING" and run.run_count == 1
     assert fetches == [False]
+    assert made == [("FlowRunState", False)]  # the state row's INSERT is made before the turn
     assert all(inside for verb, inside in statements if verb in {"INSERT", "UPDATE"})
     assert statements[0] == ("SELECT", False)
     # Only the columns the change alters are written, as after a read FOR UPDATE.
