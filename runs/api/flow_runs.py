@@ -350,7 +350,7 @@ def create_flow_run(data: dict, *, parameters: dict | None = None, extra: dict |
         raise _no_such_flow(flow_id)
     key = data.get("idempotency_key")
     if key:
-        existing = FlowRun.objects.select_related("state").filter(flow_id=flow_id, idempotency_key=key).first()
+        existing = _run_with_key(flow_id, key)
         if existing is not None:
             return existing, False
     if pool_name:
@@ -378,13 +378,17 @@ def create_flow_run(data: dict, *, parameters: dict | None = None, extra: dict |
         # Another request created the run with this key meanwhile (that one is the answer),
         # or the flow was deleted since it was read.
         if key:
-            existing = FlowRun.objects.select_related("state").filter(flow_id=flow_id, idempotency_key=key).first()
+            existing = _run_with_key(flow_id, key)
             if existing is not None:
                 return existing, False
         if not Flow.objects.filter(pk=flow_id).exists():
             raise _no_such_flow(flow_id) from None
         raise
     return run, True
+
+
+def _run_with_key(flow_id, key: str) -> FlowRun | None:
+    return FlowRun.objects.select_related("state").filter(flow_id=flow_id, idempotency_key=key).first()
 
 
 def _no_such_flow(flow_id) -> Conflict:

@@ -10,14 +10,14 @@ On SQLite one connection writes at a time, so the time a state change holds the 
 bounds how many the whole server makes per second: with 8 clients creating and finishing runs,
 the turn was held 80 % of the time, about 1.25 ms per request, of which reading the run and
 entering the rules took about a third. So a flow run's change is first prepared without the
-turn: the run is read, the rules are entered and the new state row and its INSERT are made with
-the connection refusing every write (a rule that must write, such as taking a deployment's concurrency slot,
-ends the attempt). Then,
-in the transaction, one short read checks that the run is as it was read (same state, same
-`updated`, same deployment); if so, the state is written and the rules are left as in the
-locked path; if not, or if preparing meant to write, the change is made again from the start,
-wholly in the transaction. That cut the turn to about 0.9 ms per request. PostgreSQL locks
-only the run's row (FOR UPDATE), so there the change is made in the transaction as before.
+turn: the run is read, the rules are entered and the new state row and its INSERT are made
+with the connection refusing every write (a rule that must write, such as taking a deployment's
+concurrency slot, ends the attempt). Then, in the transaction, one short read checks that the
+run is as it was read (same state, same `updated`, same deployment); if so, the state is
+written and the rules are left as in the locked path; if not, or if preparing meant to write,
+the change is made again from the start, wholly in the transaction. That cut the turn to about
+0.9 ms per request. PostgreSQL locks only the run's row (FOR UPDATE), so there the change is
+made in the transaction as before.
 """
 
 from __future__ import annotations
